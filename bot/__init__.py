@@ -1,0 +1,1 @@
+"""quotebot: answers questions with quoted, sourced sentences from a folder of news articles."""

@@ -1,0 +1,186 @@
+"""The `quotebot` command: index, ask, repl, sources, serve. Turns errors into clear messages."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import sys
+from dataclasses import replace
+from pathlib import Path
+
+import click
+
+from index.corpus import Corpus, CorpusConfig, EngineError
+from index.models import IndexReport
+
+from .config import ConfigError, Settings
+from .core import Answerer
+from .render import answer_dict, describe_source, render_text
+from .repl import run_repl
+
+
+def corpus_config(settings: Settings) -> CorpusConfig:
+    return CorpusConfig(
+        folder=settings.data_dir, db_path=settings.database, engine=settings.engine, synonyms=settings.synonyms
+    )
+
+
+def open_corpus(settings: Settings) -> Corpus:
+    if not settings.data_dir.is_dir():
+        raise click.ClickException(
+            f"no articles folder at {settings.data_dir}; pass --data PATH or set QUOTEBOT_DATA"
+        )
+    try:
+        return Corpus.open(corpus_config(settings))
+    except EngineError as error:
+        raise click.ClickException(f"{error} (QUOTEBOT_ENGINE)") from error
+    except OSError as error:
+        raise click.ClickException(f"cannot open the index at {settings.database}: {error}") from error
+
+
+def make_answerer(corpus: Corpus, settings: Settings) -> Answerer:
+    return Answerer(corpus.search, corpus.article_count, settings.top_k)
+
+
+def refresh_quietly(corpus: Corpus) -> None:
+    """Index new or changed articles before answering; say only what went wrong."""
+    report = corpus.refresh()
+    if report:
+        echo_problems(report)
+
+
+def echo_problems(report: IndexReport) -> None:
+    for warning in report.warnings:
+        click.echo(f"warning: {warning}", err=True)
+    for skipped in report.skipped:
+        click.echo(f"warning: skipped {skipped.path}: {skipped.reason}", err=True)
+
+
+def summary(report: IndexReport) -> str:
+    lines = [
+        f"Indexed {report.articles} article{'s' if report.articles != 1 else ''}, {report.sentences} sentences "
+        f"({len(report.added)} added, {len(report.updated)} updated, {len(report.removed)} removed, "
+        f"{report.unchanged} unchanged).",
+        f"Repeated sentences stored once: {report.repeats_dropped}. "
+        f"Sentences shared by several articles, grouped: {report.groups}.",
+    ]
+    if report.skipped:
+        lines.append(f"Skipped {len(report.skipped)} file{'s' if len(report.skipped) != 1 else ''}:")
+        lines.extend(f"  {s.path}: {s.reason}" for s in report.skipped)
+    return "\n".join(lines)
+
+
+def list_sources(corpus: Corpus) -> str:
+    rows = corpus.sources()
+    if not rows:
+        return "No articles are indexed."
+    lines = [f"{len(rows)} article{'s' if len(rows) != 1 else ''}:"]
+    for source, count in rows:
+        known = describe_source(source)
+        if source.title:
+            known = f"{source.article_id}: {known}"
+        lines.append(f"  {known} ({count} sentences)")
+    return "\n".join(lines)
+
+
+@click.group()
+@click.option("--data", "data_dir", type=click.Path(path_type=Path), help="Articles folder [QUOTEBOT_DATA, default ./data].")
+@click.option("--db", "db_path", type=click.Path(path_type=Path), help="Index database [QUOTEBOT_DB, default DATA/quotebot.db].")
+@click.option("-v", "--verbose", is_flag=True, help="Log what happens.")
+@click.version_option(package_name="quotebot")
+@click.pass_context
+def cli(ctx: click.Context, data_dir: Path | None, db_path: Path | None, verbose: bool) -> None:
+    """quotebot answers questions with sentences quoted from your news articles."""
+    logging.basicConfig(level=logging.INFO if verbose else logging.ERROR, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        settings = Settings.from_env(os.environ)
+    except ConfigError as error:
+        raise click.ClickException(str(error)) from error
+    if data_dir:
+        settings = replace(settings, data_dir=data_dir)
+    if db_path:
+        settings = replace(settings, db_path=db_path)
+    ctx.obj = settings
+
+
+@cli.command()
+@click.argument("path", required=False, type=click.Path(path_type=Path, file_okay=False))
+@click.pass_obj
+def index(settings: Settings, path: Path | None) -> None:
+    """Index the articles in PATH (default: the articles folder): new and changed files in, deleted ones out."""
+    if path:
+        settings = replace(settings, data_dir=path)
+    corpus = open_corpus(settings)
+    plan = corpus.plan()
+    if plan.files:
+        with click.progressbar(length=len(plan.files), label="Indexing", file=sys.stderr) as bar:
+            report = corpus.index(plan, on_file=lambda _: bar.update(1))
+    else:
+        report = corpus.index(plan)
+    for warning in report.warnings:
+        click.echo(f"warning: {warning}", err=True)
+    click.echo(summary(report))
+
+
+@cli.command()
+@click.argument("question", nargs=-1, required=True)
+@click.option("-k", "top_k", type=click.IntRange(1, 50), help="How many quotes at most [default 3].")
+@click.option("--context", "-c", is_flag=True, help="Add the sentences before and after each quote.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+@click.pass_obj
+def ask(settings: Settings, question: tuple[str, ...], top_k: int | None, context: bool, as_json: bool) -> None:
+    """Answer QUESTION with quoted sentences and their sources."""
+    corpus = open_corpus(settings)
+    refresh_quietly(corpus)
+    answer = make_answerer(corpus, settings).answer(" ".join(question), k=top_k, context=1 if context else 0)
+    if as_json:
+        click.echo(json.dumps(answer_dict(answer), ensure_ascii=False, indent=2))
+    else:
+        click.echo(render_text(answer))
+
+
+@cli.command()
+@click.pass_obj
+def repl(settings: Settings) -> None:
+    """Ask questions one after another, with line editing and history."""
+    corpus = open_corpus(settings)
+    refresh_quietly(corpus)
+    read_line = _line_reader(settings.data_dir / ".quotebot_history")
+    run_repl(make_answerer(corpus, settings), read_line, click.echo, lambda: list_sources(corpus))
+
+
+@cli.command()
+@click.pass_obj
+def sources(settings: Settings) -> None:
+    """List the indexed articles and what is known of each."""
+    corpus = open_corpus(settings)
+    refresh_quietly(corpus)
+    click.echo(list_sources(corpus))
+
+
+def _line_reader(history: Path):  # type: ignore[no-untyped-def]
+    """input() with readline's editing and a history file, where readline is available."""
+    try:
+        import atexit
+        import readline
+    except ImportError:
+        return input
+    try:
+        readline.read_history_file(history)
+    except OSError:
+        pass
+    readline.set_history_length(1000)
+
+    def save() -> None:
+        try:
+            readline.write_history_file(history)
+        except OSError:
+            pass
+
+    atexit.register(save)
+    return input
+
+
+def main() -> None:
+    cli()

@@ -1,0 +1,66 @@
+"""Settings, read once from the environment by the CLI and passed down."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+
+class ConfigError(ValueError):
+    """A setting is missing or malformed; the message names the variable."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    data_dir: Path = Path("data")
+    db_path: Path | None = None  # default: <data_dir>/quotebot.db
+    engine: str = "rank-bm25"
+    synonyms: Path | None = None
+    top_k: int = 3
+    # Slack
+    slack_bot_token: str | None = None
+    slack_app_token: str | None = None
+    slack_signing_secret: str | None = None
+    slack_api_url: str = "https://slack.com/api/"
+    slash_command: str = "/ask"
+    host: str = "0.0.0.0"
+    port: int = 3000
+
+    @property
+    def database(self) -> Path:
+        return self.db_path or self.data_dir / "quotebot.db"
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str]) -> Settings:
+        def get(name: str) -> str | None:
+            value = environ.get(name, "").strip()
+            return value or None
+
+        return cls(
+            data_dir=Path(get("QUOTEBOT_DATA") or "data"),
+            db_path=Path(db) if (db := get("QUOTEBOT_DB")) else None,
+            engine=get("QUOTEBOT_ENGINE") or cls.engine,
+            synonyms=Path(syn) if (syn := get("QUOTEBOT_SYNONYMS")) else None,
+            top_k=_int(environ, "QUOTEBOT_TOP_K", cls.top_k),
+            slack_bot_token=get("SLACK_BOT_TOKEN"),
+            slack_app_token=get("SLACK_APP_TOKEN"),
+            slack_signing_secret=get("SLACK_SIGNING_SECRET"),
+            slack_api_url=get("SLACK_API_URL") or cls.slack_api_url,
+            slash_command=get("QUOTEBOT_SLASH_COMMAND") or cls.slash_command,
+            host=get("QUOTEBOT_HOST") or cls.host,
+            port=_int(environ, "PORT", cls.port),
+        )
+
+
+def _int(environ: Mapping[str, str], name: str, default: int) -> int:
+    value = environ.get(name, "").strip()
+    if not value:
+        return default
+    try:
+        number = int(value)
+    except ValueError:
+        raise ConfigError(f"{name} must be a whole number, not {value!r}") from None
+    if number <= 0:
+        raise ConfigError(f"{name} must be positive, not {number}")
+    return number

@@ -1,0 +1,108 @@
+"""A searchable corpus: an articles folder, its store, and an engine derived from the store.
+
+`Corpus.open` brings the store up to date with the folder (when asked) and builds the engine.
+`Corpus.refresh` notices changed articles and rebuilds the engine only when the store changed.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from .analysis import Analyzer
+from .engine import BM25Params, Engine, RankBM25Engine
+from .ingest import IndexPlan, index_folder, plan_index, run_index
+from .models import Hit, IndexReport, Source
+from .search import Searcher, SearchSettings
+from .store import Store
+from .synonyms import Synonyms
+
+ENGINES = ("rank-bm25",)
+
+
+class EngineError(ValueError):
+    """An unknown engine name."""
+
+
+@dataclass(frozen=True)
+class CorpusConfig:
+    folder: Path
+    db_path: Path
+    engine: str = "rank-bm25"
+    synonyms: Path | None = None  # None: the articles folder's synonyms.txt if any, else the default
+    params: BM25Params = BM25Params()
+    search: SearchSettings = SearchSettings()
+
+
+def build_engine(name: str, store: Store, analyzer: Analyzer, params: BM25Params) -> Engine:
+    if name == "rank-bm25":
+        return RankBM25Engine(((p.id, analyzer.terms(p.text)) for p in store.iter_passages()), params)
+    raise EngineError(f"unknown engine {name!r}; choose one of: {', '.join(ENGINES)}")
+
+
+class Corpus:
+    """The articles folder, its store and engine, and a searcher over them."""
+
+    def __init__(self, config: CorpusConfig, store: Store) -> None:
+        if config.engine not in ENGINES:
+            raise EngineError(f"unknown engine {config.engine!r}; choose one of: {', '.join(ENGINES)}")
+        self.config = config
+        self.store = store
+        self.analyzer = Analyzer()
+        synonyms_file = config.synonyms or _local_synonyms(config.folder)
+        self.synonyms = Synonyms.load(synonyms_file, self.analyzer)
+        self._lock = threading.Lock()
+        self._generation = -1
+        self._searcher: Searcher | None = None
+
+    @classmethod
+    def open(cls, config: CorpusConfig) -> Corpus:
+        return cls(config, Store(config.db_path))
+
+    def plan(self) -> IndexPlan:
+        return plan_index(self.config.folder, self.store)
+
+    def index(self, plan: IndexPlan | None = None, on_file: Callable[[Path], None] | None = None) -> IndexReport:
+        """Bring the store in line with the folder."""
+        with self._lock:
+            if plan is None:
+                return index_folder(self.config.folder, self.store, on_file)
+            return run_index(plan, self.store, on_file)
+
+    def refresh(self) -> IndexReport | None:
+        """Index the folder if any article changed. Returns the report, or None if nothing changed."""
+        plan = self.plan()
+        if plan.is_empty and self.store.get_meta("metadata_digest") is not None:
+            return None
+        return self.index(plan)
+
+    @property
+    def searcher(self) -> Searcher:
+        """A searcher over the latest committed store; the engine is rebuilt after changes."""
+        generation = self.store.generation
+        with self._lock:
+            if self._searcher is None or generation != self._generation:
+                engine = build_engine(self.config.engine, self.store, self.analyzer, self.config.params)
+                self._searcher = Searcher(self.store, engine, self.analyzer, self.synonyms, self.config.search)
+                self._generation = generation
+            return self._searcher
+
+    def search(self, question: str, k: int, context: int = 0) -> tuple[Hit, ...]:
+        return self.searcher.search(question, k, context).hits
+
+    def sources(self) -> list[tuple[Source, int]]:
+        """Every indexed article with its number of sentences."""
+        return [(a.source, a.sentences) for a in self.store.articles().values()]
+
+    def article_count(self) -> int:
+        return self.store.counts()[0]
+
+    def close(self) -> None:
+        self.store.close()
+
+
+def _local_synonyms(folder: Path) -> Path | None:
+    path = folder / "synonyms.txt"
+    return path if path.is_file() else None

@@ -1,0 +1,84 @@
+"""Frozen dataclasses that cross module boundaries."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+
+
+@dataclass(frozen=True)
+class Source:
+    """Where a passage comes from: one article file and what is known about it."""
+
+    article_id: str  # the article's file name, relative to the articles folder
+    title: str | None = None
+    outlet: str | None = None
+    published: date | None = None
+    url: str | None = None
+
+
+@dataclass(frozen=True)
+class Paragraph:
+    """One block of body text, split on layout, before sentence splitting."""
+
+    number: int
+    text: str
+
+
+@dataclass(frozen=True)
+class Article:
+    """An article after cleaning: its metadata and its body paragraphs."""
+
+    source: Source
+    paragraphs: tuple[Paragraph, ...]
+    dropped_lines: tuple[str, ...] = ()  # boilerplate removed by the cleaner
+
+
+@dataclass(frozen=True)
+class Passage:
+    """One stored sentence, verbatim from its article."""
+
+    id: int
+    article_id: str
+    position: int  # index of the sentence within the article
+    paragraph: int
+    text: str
+    group_id: int  # near-identical sentences across articles share a group
+
+
+@dataclass(frozen=True)
+class Hit:
+    """A passage that answers a question, with the other sources of the same sentence."""
+
+    passage: Passage
+    source: Source
+    score: float
+    also_in: tuple[Source, ...] = ()
+    context_before: tuple[Passage, ...] = ()
+    context_after: tuple[Passage, ...] = ()
+
+
+@dataclass(frozen=True)
+class SkippedFile:
+    path: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class IndexReport:
+    """What one `index` run did."""
+
+    articles: int  # articles in the index after the run
+    sentences: int  # sentences in the index after the run
+    added: tuple[str, ...] = ()
+    updated: tuple[str, ...] = ()
+    removed: tuple[str, ...] = ()
+    unchanged: int = 0
+    repeats_dropped: int = 0  # sentences repeated within an article, stored once (whole index)
+    groups: int = 0  # groups of near-identical sentences across articles (whole index)
+    skipped: tuple[SkippedFile, ...] = ()  # files not indexed, with the reason each
+    warnings: tuple[str, ...] = field(default=())
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.added or self.updated or self.removed)

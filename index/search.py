@@ -1,0 +1,230 @@
+"""Question -> analysed terms -> engine -> ranked, de-duplicated hits with their sources.
+
+Ranking on top of BM25:
+- coverage: the share of the question's meaningful terms (IDF-weighted) that a sentence holds.
+  A question is answerable only if some sentence covers enough of it; scores alone are not
+  comparable across questions, coverage is. Terms the corpus has never seen count fully against.
+- restatement: a sentence that wraps the question in "what/whether/unclear ..." and adds little
+  else ("It was unclear what Russia would give North Korea in return.") is pushed down.
+- syndicated copies collapse into one hit listing the other sources.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+
+from .analysis import Analyzer, normalise
+from .engine import Engine, lucene_idf
+from .models import Hit, Passage
+from .store import Store
+from .synonyms import Phrase, Synonyms
+
+
+@dataclass(frozen=True)
+class SearchSettings:
+    candidates: int = 60  # engine results re-ranked per question
+    expansion_weight: float = 0.4  # engine weight of a synonym's terms, against 1.0 for the question's own
+    alternative_weight: float = 0.8  # re-ranking: a synonym scores this share of the question's own word
+    min_coverage: float = 0.5  # below this share of the question's weight, a sentence does not answer
+    restatement_penalty: float = 0.3
+    order_weight: float = 0.2  # share of the score that depends on the question's word order being kept
+
+
+@dataclass(frozen=True)
+class Concept:
+    """One meaningful part of a question ('north korea'), other ways to say it, and its weight.
+
+    The weight is the IDF of the most common way of saying it, as Lucene's SynonymQuery does:
+    a rare synonym does not make a concept weigh more than the question's own word.
+    """
+
+    terms: Phrase
+    alternatives: tuple[Phrase, ...] = ()
+    weight: float = 0.0
+
+    @property
+    def phrases(self) -> tuple[Phrase, ...]:
+        return (self.terms, *self.alternatives)
+
+
+@dataclass(frozen=True)
+class Query:
+    """An analysed question: weighted engine terms and the concepts a sentence must cover."""
+
+    terms: Mapping[str, float]
+    concepts: tuple[Concept, ...]
+
+    @property
+    def total(self) -> float:
+        return sum(c.weight for c in self.concepts)
+
+
+@dataclass(frozen=True)
+class SearchResult:
+    hits: tuple[Hit, ...]
+    query: Query
+
+
+# Words that open an embedded question: "unclear what Russia would give", "did not say whether".
+# ("which", "who" and "when" are left out: they mostly open relative or time clauses.)
+_EMBEDDED_QUESTION = re.compile(r"\b(what|whether|how|why)\b", re.I)
+_RESTATEMENT_SHARE = 0.8  # share of the sentence's match to the question inside the embedded question
+
+
+class Searcher:
+    """Answers questions from a store and an engine built from it.
+
+    The engine fetches candidates with a weighted bag of words (question terms and synonyms).
+    Candidates are then re-scored per concept with BM25's term weighting, taking for each concept
+    the best of the question's own words and its synonyms (a dis-max, so that 'Russia' and
+    'Russian' in one sentence do not count twice), and gated by coverage.
+    """
+
+    def __init__(
+        self,
+        store: Store,
+        engine: Engine,
+        analyzer: Analyzer | None = None,
+        synonyms: Synonyms | None = None,
+        settings: SearchSettings = SearchSettings(),
+    ) -> None:
+        self.store = store
+        self.engine = engine
+        self.analyzer = analyzer or Analyzer()
+        self.synonyms = synonyms if synonyms is not None else Synonyms.load(None, self.analyzer)
+        self.settings = settings
+
+    def analyse(self, question: str) -> Query:
+        words = list(dict.fromkeys(self.analyzer.terms(question)))
+        weights: dict[str, float] = dict.fromkeys(words, 1.0)
+        found: list[tuple[Phrase, tuple[Phrase, ...]]] = []
+        covered: set[int] = set()
+        for match in self.synonyms.expansions(words):
+            covered.update(range(match.start, match.start + len(match.matched)))
+            found.append((match.matched, match.alternatives))
+            for alt in match.alternatives:
+                for term in alt:
+                    weights.setdefault(term, self.settings.expansion_weight)
+        found.extend(((term,), ()) for i, term in enumerate(words) if i not in covered)
+        concepts = tuple(Concept(own, alts, self._weight(own, alts)) for own, alts in found)
+        return Query(terms=weights, concepts=concepts)
+
+    def _weight(self, own: Phrase, alternatives: tuple[Phrase, ...]) -> float:
+        n = self.engine.doc_count
+        own_weight = sum(lucene_idf(n, self.engine.doc_freq(t)) for t in own)
+        known = [sum(lucene_idf(n, self.engine.doc_freq(t)) for t in alt) for alt in alternatives]
+        known = [w for w, alt in zip(known, alternatives) if all(self.engine.doc_freq(t) for t in alt)]
+        return min([own_weight, *known])
+
+    def search(self, question: str, k: int = 3, context: int = 0) -> SearchResult:
+        query = self.analyse(question)
+        if not query.terms:
+            return SearchResult(hits=(), query=query)
+        found = self.engine.search(query.terms, self.settings.candidates)
+        passages = self.store.passages([pid for pid, _ in found])
+        ranked = []
+        for pid, _ in found:
+            passage = passages.get(pid)
+            if passage is None:  # the engine is a moment behind the store
+                continue
+            sequence = self.analyzer.terms(passage.text)
+            terms = Counter(sequence)
+            if self.coverage(query, terms) < self.settings.min_coverage:
+                continue
+            score = self.score(query, terms) * (1 - self.settings.order_weight * (1 - in_order(query, sequence)))
+            if self.restates(query, passage.text):
+                score *= self.settings.restatement_penalty
+            ranked.append((score, passage))
+        ranked.sort(key=lambda pair: (-pair[0], pair[1].id))
+        return SearchResult(hits=self._hits(ranked, k, context), query=query)
+
+    def coverage(self, query: Query, terms: Mapping[str, int]) -> float:
+        """The IDF-weighted share of the question's concepts that a sentence expresses, 0 to 1.
+
+        A concept counts fully when its own words are there, `alternative_weight` when a synonym is,
+        and by the share of its words present otherwise. Unknown words count fully against.
+        """
+        if not query.total:
+            return 0.0
+        covered = 0.0
+        for concept in query.concepts:
+            own = sum(1 for t in concept.terms if t in terms) / len(concept.terms)
+            alt = self.settings.alternative_weight if any(all(t in terms for t in a) for a in concept.alternatives) else 0.0
+            covered += concept.weight * max(own, alt)
+        return covered / query.total
+
+    def score(self, query: Query, terms: Mapping[str, int]) -> float:
+        """BM25 of a sentence, per concept the best of its own words and its synonyms."""
+        length = sum(terms.values())
+        params = self.engine.params
+        norm = params.k1 * (1 - params.b + params.b * length / max(self.engine.avg_length, 1e-9))
+
+        def saturation(p: Phrase) -> float:
+            return sum(terms[t] * (params.k1 + 1) / (terms[t] + norm) for t in p if terms.get(t)) / len(p)
+
+        total = 0.0
+        for concept in query.concepts:
+            best_alt = max((saturation(a) for a in concept.alternatives), default=0.0)
+            total += concept.weight * max(saturation(concept.terms), self.settings.alternative_weight * best_alt)
+        return total
+
+    def restates(self, query: Query, text: str) -> bool:
+        """True when a sentence holds the question as an open question of its own.
+
+        "It was unclear what Russia would give North Korea in return." answers nothing: most of the
+        question's weight sits inside the clause opened by 'what'.
+        """
+        match = _EMBEDDED_QUESTION.search(normalise(text))
+        if not match or not query.total:
+            return False
+        clause = self.coverage(query, Counter(self.analyzer.terms(normalise(text)[match.start() :])))
+        whole = self.coverage(query, Counter(self.analyzer.terms(text)))
+        return clause >= _RESTATEMENT_SHARE * whole
+
+    def _hits(self, ranked: list[tuple[float, Passage]], k: int, context: int) -> tuple[Hit, ...]:
+        chosen: list[tuple[float, Passage]] = []
+        groups: set[int] = set()
+        for score, passage in ranked:
+            if passage.group_id in groups:
+                continue
+            groups.add(passage.group_id)
+            chosen.append((score, passage))
+            if len(chosen) == k:
+                break
+        members = self.store.group_articles(p.group_id for _, p in chosen)
+        article_ids = {p.article_id for _, p in chosen} | {a for ids in members.values() for a in ids}
+        sources = self.store.sources(article_ids)
+        hits = []
+        for score, passage in chosen:
+            others = [a for a in members.get(passage.group_id, []) if a != passage.article_id]
+            hit = Hit(
+                passage=passage,
+                source=sources[passage.article_id],
+                score=round(score, 4),
+                also_in=tuple(sources[a] for a in others if a in sources),
+            )
+            if context:
+                before, after = self.store.neighbours(passage, context, context)
+                hit = replace(hit, context_before=tuple(before), context_after=tuple(after))
+            hits.append(hit)
+        return tuple(hits)
+
+
+def in_order(query: Query, sequence: list[str]) -> float:
+    """The share of pairs of the question's concepts that a sentence mentions in the question's order.
+
+    "What did Russia give North Korea?" is answered by "Russia supplied ... to North Korea", and not by
+    "North Korea sent troops to Russia", which holds the same words. 1.0 when fewer than two concepts match.
+    """
+    first: list[int] = []
+    for concept in query.concepts:
+        spots = [i for i, term in enumerate(sequence) if any(term == p[0] for p in concept.phrases)]
+        if spots:
+            first.append(spots[0])
+    pairs = [(a, b) for i, a in enumerate(first) for b in first[i + 1 :]]
+    if not pairs:
+        return 1.0
+    return sum(1 for a, b in pairs if a < b) / len(pairs)

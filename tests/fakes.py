@@ -1,0 +1,26 @@
+"""Small fakes for the core's collaborators."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from index.models import Hit, Passage, Source
+
+AP = Source("001.txt", title=None, outlet="Associated Press", published=date(2024, 11, 22))
+TITLED = Source("002.txt", title="Russia Traded Air-Defense Gear", url="https://news.example/2")
+
+
+def hit(text: str, source: Source = AP, also_in: tuple[Source, ...] = (), score: float = 1.0) -> Hit:
+    return Hit(Passage(1, source.article_id, 0, 0, text, 1), source, score, also_in)
+
+
+class FakeSearch:
+    """Returns canned hits and records what it was asked."""
+
+    def __init__(self, hits: tuple[Hit, ...] = ()) -> None:
+        self.hits = hits
+        self.calls: list[tuple[str, int, int]] = []
+
+    def __call__(self, question: str, k: int, context: int) -> tuple[Hit, ...]:
+        self.calls.append((question, k, context))
+        return self.hits[:k]

@@ -1,0 +1,110 @@
+"""The `quotebot` command, run as a real subprocess on a copy of the bundled corpus."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+
+def quotebot(*args: str, data: Path, env: dict[str, str] | None = None, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+    environ = {k: v for k, v in os.environ.items() if not k.startswith(("QUOTEBOT_", "SLACK_"))}
+    environ.update(env or {})
+    return subprocess.run(
+        [sys.executable, "-m", "bot", "--data", str(data), *args],
+        capture_output=True,
+        text=True,
+        env=environ,
+        input=stdin,
+        timeout=120,
+    )
+
+
+def test_ask_builds_the_index_on_first_use_and_quotes_with_sources(seeds_dir: Path) -> None:
+    result = quotebot("ask", "what did Russia give North Korea", data=seeds_dir)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("1. “")
+    assert "— " in result.stdout and "Also reported by:" in result.stdout
+    assert (seeds_dir / "quotebot.db").exists()
+
+
+def test_ask_json_shape_and_k(seeds_dir: Path) -> None:
+    result = quotebot("ask", "--json", "-k", "2", "--context", "North Korea spy satellite", data=seeds_dir)
+    data = json.loads(result.stdout)
+    assert data["status"] == "ok" and len(data["quotes"]) == 2
+    quote = data["quotes"][0]
+    assert quote["source"]["id"].endswith(".txt") and quote["context"]
+    text = (seeds_dir / quote["source"]["id"]).read_text(encoding="utf-8")
+    assert quote["text"] in text
+
+
+def test_no_answer_is_plain(seeds_dir: Path) -> None:
+    result = quotebot("ask", "What is the population of Brazil?", data=seeds_dir)
+    assert result.returncode == 0
+    assert result.stdout.strip() == "I found nothing about that in 5 articles."
+    data = json.loads(quotebot("ask", "--json", "What is the population of Brazil?", data=seeds_dir).stdout)
+    assert data == {"question": "What is the population of Brazil?", "status": "no_answer", "quotes": []}
+
+
+def test_index_summary_with_skipped_file_and_incremental_rerun(seeds_dir: Path) -> None:
+    (seeds_dir / "broken.txt").write_bytes(b"\x00\x01\x02binary")
+    first = quotebot("index", data=seeds_dir)
+    assert first.returncode == 0, first.stderr
+    assert "Indexed 5 articles" in first.stdout and "5 added" in first.stdout
+    assert "broken.txt: binary file" in first.stdout
+    assert "Repeated sentences stored once: 1" in first.stdout
+    second = quotebot("index", data=seeds_dir)
+    assert "0 added, 0 updated, 0 removed, 5 unchanged" in second.stdout
+    assert "broken.txt: binary file" in second.stdout and "Repeated sentences stored once: 1" in second.stdout
+
+
+def test_ask_notices_new_articles(seeds_dir: Path) -> None:
+    quotebot("index", data=seeds_dir)
+    (seeds_dir / "zoo.txt").write_text("The zoo in Pyongyang welcomed two giraffes from Moscow on Monday.\n", encoding="utf-8")
+    result = quotebot("ask", "giraffes zoo", data=seeds_dir)
+    assert "two giraffes" in result.stdout and "zoo.txt" in result.stdout
+
+
+def test_sources_lists_articles(seeds_dir: Path) -> None:
+    result = quotebot("sources", data=seeds_dir)
+    assert "5 articles:" in result.stdout
+    assert "Associated Press, 001_d115848965a0cdd8.txt, 2024-11-22" in result.stdout
+
+
+def test_repl_over_stdin(seeds_dir: Path) -> None:
+    result = quotebot("repl", data=seeds_dir, stdin="help\nwhat is Oreshnik\nquit\n")
+    assert result.returncode == 0, result.stderr
+    assert "Oreshnik" in result.stdout and "sources" in result.stdout
+
+
+def test_db_location_from_environment(seeds_dir: Path, tmp_path: Path) -> None:
+    db = tmp_path / "elsewhere" / "q.db"
+    result = quotebot("ask", "Oreshnik", data=seeds_dir, env={"QUOTEBOT_DB": str(db)})
+    assert result.returncode == 0 and db.exists()
+
+
+@pytest.mark.parametrize(
+    ("args", "env", "message"),
+    [
+        (("ask", "x"), {"QUOTEBOT_TOP_K": "many"}, "QUOTEBOT_TOP_K must be a whole number"),
+        (("ask", "x"), {"QUOTEBOT_ENGINE": "lucene"}, "unknown engine 'lucene'"),
+    ],
+)
+def test_bad_configuration_is_a_clear_error(seeds_dir: Path, args: tuple[str, ...], env: dict[str, str], message: str) -> None:
+    result = quotebot(*args, data=seeds_dir, env=env)
+    assert result.returncode == 1 and message in result.stderr
+
+
+def test_missing_articles_folder(tmp_path: Path) -> None:
+    result = quotebot("ask", "x", data=tmp_path / "nowhere")
+    assert result.returncode == 1 and "no articles folder" in result.stderr
+
+
+def test_every_command_has_help(seeds_dir: Path) -> None:
+    for command in ("index", "ask", "repl", "sources"):
+        result = quotebot(command, "--help", data=seeds_dir)
+        assert result.returncode == 0 and len(result.stdout.splitlines()) > 3
