@@ -159,6 +159,29 @@ def sources(settings: Settings) -> None:
     click.echo(list_sources(corpus))
 
 
+@cli.command()
+@click.pass_obj
+def serve(settings: Settings) -> None:
+    """Run the Slack bot: Socket Mode when SLACK_APP_TOKEN is set, else HTTP on $PORT at /slack/events."""
+    from .slack.app import build_app
+    from .slack.server import check_settings, serve_http, serve_socket_mode, start_refresher
+
+    try:
+        mode = check_settings(settings)
+    except ConfigError as error:
+        raise click.ClickException(str(error)) from error
+    logging.getLogger().setLevel(logging.INFO)
+    corpus = open_corpus(settings)
+    refresh_quietly(corpus)
+    start_refresher(corpus.refresh, settings.refresh_seconds)
+    app = build_app(settings, make_answerer(corpus, settings))
+    if mode == "socket":
+        click.echo("Connecting to Slack in Socket Mode…", err=True)
+        serve_socket_mode(app, settings.slack_app_token or "")
+    else:
+        serve_http(app, settings.host, settings.port, lambda url: click.echo(f"Listening on {url}", err=True))
+
+
 def _line_reader(history: Path):  # type: ignore[no-untyped-def]
     """input() with readline's editing and a history file, where readline is available."""
     try:

@@ -26,6 +26,7 @@ class Settings:
     slash_command: str = "/ask"
     host: str = "0.0.0.0"
     port: int = 3000
+    refresh_seconds: int = 5  # how often a running bot looks for new or changed articles
 
     @property
     def database(self) -> Path:
@@ -46,11 +47,16 @@ class Settings:
             slack_bot_token=get("SLACK_BOT_TOKEN"),
             slack_app_token=get("SLACK_APP_TOKEN"),
             slack_signing_secret=get("SLACK_SIGNING_SECRET"),
-            slack_api_url=get("SLACK_API_URL") or cls.slack_api_url,
+            slack_api_url=_with_slash(get("SLACK_API_URL") or cls.slack_api_url),
             slash_command=get("QUOTEBOT_SLASH_COMMAND") or cls.slash_command,
             host=get("QUOTEBOT_HOST") or cls.host,
             port=_int(environ, "PORT", cls.port),
+            refresh_seconds=_int(environ, "QUOTEBOT_REFRESH_SECONDS", cls.refresh_seconds),
         )
+
+
+def _with_slash(url: str) -> str:
+    return url if url.endswith("/") else url + "/"
 
 
 def _int(environ: Mapping[str, str], name: str, default: int) -> int:

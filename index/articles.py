@@ -106,7 +106,7 @@ def is_furniture(line: str) -> bool:
     n = len(words(line))
     if n == 0:
         return True
-    if _URL.search(line) and n < 40:
+    if _URL.search(line) and n < 15:
         return True
     if _CREDIT.search(line) or _CAPTION_LEAD.search(line):
         return True

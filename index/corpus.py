@@ -54,6 +54,7 @@ class Corpus:
         synonyms_file = config.synonyms or _local_synonyms(config.folder)
         self.synonyms = Synonyms.load(synonyms_file, self.analyzer)
         self._lock = threading.Lock()
+        self._search_lock = threading.Lock()
         self._generation = -1
         self._searcher: Searcher | None = None
 
@@ -90,7 +91,9 @@ class Corpus:
             return self._searcher
 
     def search(self, question: str, k: int, context: int = 0) -> tuple[Hit, ...]:
-        return self.searcher.search(question, k, context).hits
+        searcher = self.searcher
+        with self._search_lock:  # one SQLite connection, shared by the bot's threads
+            return searcher.search(question, k, context).hits
 
     def sources(self) -> list[tuple[Source, int]]:
         """Every indexed article with its number of sentences."""

@@ -1,0 +1,128 @@
+"""The Bolt app: slash command, @mentions answered in the thread, DMs. Listeners only translate.
+
+Slack delivers events at least once, so every event is claimed once by its `event_id` and once by
+its message (channel + ts): a retried delivery, or the `app_mention` and `message` events of one
+message, get a single reply between them.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable
+from typing import Any
+
+from slack_bolt import Ack, App, Respond, Say
+from slack_sdk import WebClient
+
+from ..config import Settings
+from ..core import Answer, Answerer
+from .blocks import SHARE_ACTION, apology, render_slack, usage
+from .parse import is_from_a_person, message_key, reply_thread_ts, strip_mentions
+
+logger = logging.getLogger(__name__)
+
+Reply = Callable[..., Any]
+
+
+class SeenOnce:
+    """Remembers keys for a while; `claim` is True only the first time a key is seen."""
+
+    def __init__(self, ttl_seconds: float = 3600, max_keys: int = 50_000) -> None:
+        self._seen: OrderedDict[str, float] = OrderedDict()
+        self._lock = threading.Lock()
+        self.ttl = ttl_seconds
+        self.max_keys = max_keys
+
+    def claim(self, *keys: str) -> bool:
+        now = time.monotonic()
+        with self._lock:
+            while self._seen and (len(self._seen) > self.max_keys or next(iter(self._seen.values())) < now - self.ttl):
+                self._seen.popitem(last=False)
+            if any(key in self._seen for key in keys if key):
+                return False
+            for key in keys:
+                if key:
+                    self._seen[key] = now
+            return True
+
+
+def build_app(settings: Settings, answerer: Answerer, *, verify_token: bool = True) -> App:
+    """The Bolt app for these settings, answering with `answerer`."""
+    client = WebClient(token=settings.slack_bot_token, base_url=settings.slack_api_url)
+    app = App(
+        client=client,
+        signing_secret=settings.slack_signing_secret or "",
+        token_verification_enabled=verify_token,
+        request_verification_enabled=True,
+    )
+    seen = SeenOnce()
+
+    def answer_and_reply(kind: str, question: str, reply: Reply, **render: bool) -> None:
+        started = time.perf_counter()
+        outcome, quotes = "error", 0
+        try:
+            if not question.strip() or question.strip().lower() in {"help", "?"}:
+                outcome = "help"
+                reply(**usage(settings.slash_command))
+                return
+            answer: Answer = answerer.answer(question)
+            quotes, outcome = len(answer.hits), answer.status
+            reply(**render_slack(answer, **render))
+        except Exception:
+            logger.exception("failed to answer a question (%s)", kind)
+            try:
+                reply(**apology())
+            except Exception:
+                logger.exception("failed to send the apology (%s)", kind)
+        finally:
+            latency = (time.perf_counter() - started) * 1000
+            logger.info("question kind=%s latency_ms=%.1f quotes=%d outcome=%s", kind, latency, quotes, outcome)
+
+    @app.command(settings.slash_command)
+    def handle_command(ack: Ack, command: dict[str, Any], respond: Respond) -> None:
+        ack()
+        question = command.get("text") or ""
+
+        def reply(**message: Any) -> None:
+            respond(response_type="ephemeral", **message)
+
+        answer_and_reply("slash_command", question, reply, restate=True, shareable=True)
+
+    @app.action(SHARE_ACTION)
+    def handle_share(ack: Ack, body: dict[str, Any], respond: Respond) -> None:
+        ack()
+        question = body["actions"][0].get("value", "")
+        user = body.get("user", {}).get("id")
+
+        def reply(**message: Any) -> None:
+            if user:
+                shared_by = {"type": "context", "elements": [{"type": "mrkdwn", "text": f"Shared by <@{user}>"}]}
+                message["blocks"] = [*message["blocks"], shared_by][:50]
+            respond(response_type="in_channel", replace_original=False, **message)
+
+        answer_and_reply("share", question, reply, restate=True)
+
+    @app.event("app_mention")
+    def handle_mention(event: dict[str, Any], body: dict[str, Any], say: Say) -> None:
+        if not is_from_a_person(event) or not seen.claim(body.get("event_id", ""), message_key(event)):
+            return
+        thread_ts = reply_thread_ts(event)
+        answer_and_reply("mention", strip_mentions(event.get("text", "")), lambda **m: say(thread_ts=thread_ts, **m))
+
+    @app.event("message")
+    def handle_message(event: dict[str, Any], body: dict[str, Any], say: Say) -> None:
+        if event.get("channel_type") != "im" or not is_from_a_person(event):
+            return  # channel messages reach the bot as app_mention when it is mentioned
+        if not seen.claim(body.get("event_id", ""), message_key(event)):
+            return
+        thread_ts = event.get("thread_ts")
+        answer_and_reply("dm", strip_mentions(event.get("text", "")), lambda **m: say(thread_ts=thread_ts, **m))
+
+    @app.error
+    def handle_error(error: Exception, body: dict[str, Any]) -> None:
+        logger.error("unhandled error for a %s request: %s", body.get("type", "?"), error)
+
+    return app

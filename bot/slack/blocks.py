@@ -1,0 +1,97 @@
+"""Answers as Slack messages: Block Kit with a plain-text fallback, within Slack's limits. Pure."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from index.models import Hit, Source
+
+from ..core import Answer
+from ..render import no_answer_text, render_text
+from .parse import escape
+
+SECTION_CHARS = 3000
+MAX_BLOCKS = 50
+FALLBACK_CHARS = 4000  # Slack truncates messages at 40,000 characters; a notification needs far less
+SHARE_ACTION = "share_answer"
+
+USAGE = (
+    "Ask me about the articles I have read, in plain words, and I answer with sentences quoted from them, "
+    "each with its source.\n"
+    "• Slash command: `{command} what did Russia give North Korea?` (only you see the answer; "
+    "*Share in channel* posts it)\n"
+    "• Mention me in a channel: `@quotebot who is Shin Won-sik?` (I answer in the thread)\n"
+    "• Or send me a direct message."
+)
+
+
+def source_mrkdwn(source: Source) -> str:
+    """The source line: outlet, title (linked when a URL is known), date; file name without a title."""
+    name = escape(source.title or source.article_id)
+    if source.url:
+        url = source.url.replace(">", "%3E").replace("|", "%7C")
+        name = f"<{url}|{name}>"
+    elif source.title:
+        name = f"_{name}_"
+    parts = [escape(source.outlet)] if source.outlet else []
+    parts.append(name)
+    if source.published:
+        parts.append(source.published.isoformat())
+    return ", ".join(parts)
+
+
+def _clip(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _quote_blocks(hit: Hit) -> list[dict[str, Any]]:
+    quote = "\n".join(f"> {line}" for line in escape(hit.passage.text).splitlines() or [""])
+    line = f"— {source_mrkdwn(hit.source)}"
+    if hit.also_in:
+        line += "\nAlso reported by: " + "; ".join(source_mrkdwn(s) for s in hit.also_in)
+    return [
+        {"type": "section", "text": {"type": "mrkdwn", "text": _clip(quote, SECTION_CHARS)}},
+        {"type": "context", "elements": [{"type": "mrkdwn", "text": _clip(line, SECTION_CHARS)}]},
+    ]
+
+
+def render_slack(answer: Answer, *, restate: bool = False, shareable: bool = False) -> dict[str, Any]:
+    """`text` (the notification and fallback) and `blocks` for chat.postMessage or a response URL."""
+    blocks: list[dict[str, Any]] = []
+    if restate:
+        question = _clip(escape(answer.question), SECTION_CHARS - 20)
+        blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": f"*Question:* {question}"}]})
+    if answer.hits:
+        for hit in answer.hits:
+            blocks.extend(_quote_blocks(hit))
+    else:
+        message = no_answer_text(answer)
+        blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": escape(message)}})
+    if shareable and answer.hits:
+        blocks.append(
+            {
+                "type": "actions",
+                "elements": [
+                    {
+                        "type": "button",
+                        "action_id": SHARE_ACTION,
+                        "text": {"type": "plain_text", "text": "Share in channel"},
+                        "value": answer.question[:2000],
+                    }
+                ],
+            }
+        )
+    fallback = render_text(answer) if answer.hits else no_answer_text(answer)
+    if restate:
+        fallback = f"Question: {answer.question}\n\n{fallback}"
+    return {"text": _clip(escape(fallback), FALLBACK_CHARS), "blocks": blocks[:MAX_BLOCKS]}
+
+
+def usage(command: str) -> dict[str, Any]:
+    text = USAGE.format(command=command)
+    return {"text": text, "blocks": [{"type": "section", "text": {"type": "mrkdwn", "text": text}}]}
+
+
+def apology() -> dict[str, Any]:
+    text = "Sorry, something went wrong while answering. The error has been logged; please try again."
+    return {"text": text, "blocks": [{"type": "section", "text": {"type": "mrkdwn", "text": text}}]}

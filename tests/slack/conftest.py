@@ -1,0 +1,53 @@
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from bot.cli import make_answerer
+from bot.config import Settings
+from bot.core import Answerer
+from bot.slack.app import build_app
+from bot.slack.server import EVENTS_PATH, make_http_server
+from index.corpus import Corpus
+from tests.slackkit import BOT_TOKEN, SIGNING_SECRET, StandIn
+
+
+@dataclass
+class Bot:
+    url: str  # the events URL
+    base: str
+    standin: StandIn
+
+
+@pytest.fixture
+def standin() -> Iterator[StandIn]:
+    server = StandIn().start()
+    yield server
+    server.stop()
+
+
+def slack_settings(standin: StandIn, data: Path) -> Settings:
+    return Settings(
+        data_dir=data, slack_bot_token=BOT_TOKEN, slack_signing_secret=SIGNING_SECRET, slack_api_url=standin.api_url
+    )
+
+
+def serve(settings: Settings, answerer: Answerer, standin: StandIn) -> Iterator[Bot]:
+    app = build_app(settings, answerer)
+    server = make_http_server(app, "127.0.0.1", 0)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    base = f"http://127.0.0.1:{server.server_port}"
+    yield Bot(url=base + EVENTS_PATH, base=base, standin=standin)
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.fixture
+def bot(corpus: Corpus, standin: StandIn, seeds_dir: Path) -> Iterator[Bot]:
+    settings = slack_settings(standin, seeds_dir)
+    yield from serve(settings, make_answerer(corpus, settings), standin)
