@@ -4,6 +4,6 @@ COPY pyproject.toml README.md ./
 COPY index ./index
 COPY bot ./bot
 RUN pip install --no-cache-dir .
-COPY data ./data
-ENV QUOTEBOT_DATA=/app/data
-CMD ["quotebot", "repl"]
+ENV QUOTEBOT_DATA=/app/data PORT=3000
+EXPOSE 3000
+CMD ["quotebot", "serve"]
