@@ -182,6 +182,36 @@ def serve(settings: Settings) -> None:
         serve_http(app, settings.host, settings.port, lambda url: click.echo(f"Listening on {url}", err=True))
 
 
+@cli.command(name="eval")
+@click.argument("gold_file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("-k", "top_k", type=click.IntRange(1, 50), default=5, show_default=True, help="Quotes judged per question.")
+@click.option("--json", "as_json", is_flag=True, help="Print the figures as JSON.")
+@click.pass_obj
+def evaluate_command(settings: Settings, gold_file: Path, top_k: int, as_json: bool) -> None:
+    """Measure answer quality on GOLD_FILE (JSON lines: id, question, answers, kind)."""
+    from index.evaluate import GoldFileError, evaluate, format_table, load_gold
+
+    try:
+        gold = load_gold(gold_file)
+    except GoldFileError as error:
+        raise click.ClickException(str(error)) from error
+    corpus = open_corpus(settings)
+    refresh_quietly(corpus)
+    answerer = make_answerer(corpus, settings)
+    result = evaluate(gold, lambda question, k: answerer.answer(question, k=k).hits, top_k)
+    if as_json:
+        click.echo(json.dumps(result.as_dict(), ensure_ascii=False, indent=2))
+        return
+    click.echo(format_table(result))
+    wrong = result.wrong()
+    if wrong:
+        click.echo(f"\nWrong at rank 1 ({len(wrong)}):")
+    for r in wrong:
+        got = r.returned[0] if r.returned else "(declined)"
+        expected = r.expected or "(decline)"
+        click.echo(f"- [{r.id}] {r.question}\n    expected: {expected[:110]}\n    got:      {got[:110]}")
+
+
 def _line_reader(history: Path):  # type: ignore[no-untyped-def]
     """input() with readline's editing and a history file, where readline is available."""
     try:
