@@ -28,7 +28,8 @@ class SearchSettings:
     candidates: int = 60  # engine results re-ranked per question
     expansion_weight: float = 0.4  # engine weight of a synonym's terms, against 1.0 for the question's own
     alternative_weight: float = 0.8  # re-ranking: a synonym scores this share of the question's own word
-    min_coverage: float = 0.5  # below this share of the question's weight, a sentence does not answer
+    min_known_share: float = 0.5  # a question the corpus has words for less than this much of is declined
+    min_coverage: float = 0.5  # below this share of the question's known weight, a sentence does not answer
     restatement_penalty: float = 0.3
     order_weight: float = 0.2  # share of the score that depends on the question's word order being kept
 
@@ -44,6 +45,7 @@ class Concept:
     terms: Phrase
     alternatives: tuple[Phrase, ...] = ()
     weight: float = 0.0
+    known: bool = True  # the corpus holds the concept's words or one of its synonyms
 
     @property
     def phrases(self) -> tuple[Phrase, ...]:
@@ -61,6 +63,15 @@ class Query:
     def total(self) -> float:
         return sum(c.weight for c in self.concepts)
 
+    @property
+    def known_total(self) -> float:
+        return sum(c.weight for c in self.concepts if c.known)
+
+    @property
+    def known_share(self) -> float:
+        """How much of the question the corpus has words for at all."""
+        return self.known_total / self.total if self.total else 0.0
+
 
 @dataclass(frozen=True)
 class SearchResult:
@@ -71,6 +82,8 @@ class SearchResult:
 # Words that open an embedded question: "unclear what Russia would give", "did not say whether".
 # ("which", "who" and "when" are left out: they mostly open relative or time clauses.)
 _EMBEDDED_QUESTION = re.compile(r"\b(what|whether|how|why)\b", re.I)
+# "How long", "how far": the second word asks for a kind of answer, it is not a topic.
+_QUESTION_PHRASES = re.compile(r"\bhow\s+(long|far|often|soon|old|come)\b", re.I)
 _RESTATEMENT_SHARE = 0.8  # share of the sentence's match to the question inside the embedded question
 
 
@@ -98,30 +111,32 @@ class Searcher:
         self.settings = settings
 
     def analyse(self, question: str) -> Query:
-        words = list(dict.fromkeys(self.analyzer.terms(question)))
+        """Concepts in the question's order, each with its synonyms; engine terms with weights."""
+        words = list(dict.fromkeys(self.analyzer.terms(_QUESTION_PHRASES.sub(" ", normalise(question)))))
         weights: dict[str, float] = dict.fromkeys(words, 1.0)
-        found: list[tuple[Phrase, tuple[Phrase, ...]]] = []
+        found: list[tuple[int, Phrase, tuple[Phrase, ...]]] = []
         covered: set[int] = set()
         for match in self.synonyms.expansions(words):
             covered.update(range(match.start, match.start + len(match.matched)))
-            found.append((match.matched, match.alternatives))
+            found.append((match.start, match.matched, match.alternatives))
             for alt in match.alternatives:
                 for term in alt:
                     weights.setdefault(term, self.settings.expansion_weight)
-        found.extend(((term,), ()) for i, term in enumerate(words) if i not in covered)
-        concepts = tuple(Concept(own, alts, self._weight(own, alts)) for own, alts in found)
+        found.extend((i, (term,), ()) for i, term in enumerate(words) if i not in covered)
+        concepts = tuple(self._concept(own, alts) for _, own, alts in sorted(found))
         return Query(terms=weights, concepts=concepts)
 
-    def _weight(self, own: Phrase, alternatives: tuple[Phrase, ...]) -> float:
+    def _concept(self, own: Phrase, alternatives: tuple[Phrase, ...]) -> Concept:
         n = self.engine.doc_count
+        phrases = (own, *alternatives)
+        found = [p for p in phrases if all(self.engine.doc_freq(t) for t in p)]
         own_weight = sum(lucene_idf(n, self.engine.doc_freq(t)) for t in own)
-        known = [sum(lucene_idf(n, self.engine.doc_freq(t)) for t in alt) for alt in alternatives]
-        known = [w for w, alt in zip(known, alternatives) if all(self.engine.doc_freq(t) for t in alt)]
-        return min([own_weight, *known])
+        weights = [sum(lucene_idf(n, self.engine.doc_freq(t)) for t in p) for p in found]
+        return Concept(own, alternatives, min([own_weight, *weights]), known=bool(found))
 
     def search(self, question: str, k: int = 3, context: int = 0) -> SearchResult:
         query = self.analyse(question)
-        if not query.terms:
+        if not query.terms or query.known_share < self.settings.min_known_share:
             return SearchResult(hits=(), query=query)
         found = self.engine.search(query.terms, self.settings.candidates)
         passages = self.store.passages([pid for pid, _ in found])
@@ -145,16 +160,17 @@ class Searcher:
         """The IDF-weighted share of the question's concepts that a sentence expresses, 0 to 1.
 
         A concept counts fully when its own words are there, `alternative_weight` when a synonym is,
-        and by the share of its words present otherwise. Unknown words count fully against.
+        and by the share of its words present otherwise. Concepts the corpus has no words for are left
+        out here: whether the question is about the corpus at all is `Query.known_share`'s to say.
         """
-        if not query.total:
+        if not query.known_total:
             return 0.0
         covered = 0.0
         for concept in query.concepts:
             own = sum(1 for t in concept.terms if t in terms) / len(concept.terms)
             alt = self.settings.alternative_weight if any(all(t in terms for t in a) for a in concept.alternatives) else 0.0
             covered += concept.weight * max(own, alt)
-        return covered / query.total
+        return covered / query.known_total
 
     def score(self, query: Query, terms: Mapping[str, int]) -> float:
         """BM25 of a sentence, per concept the best of its own words and its synonyms."""
