@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Callable, Iterable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from .dedupe import fingerprint, is_near_duplicate
@@ -33,6 +33,7 @@ class GoldQuestion:
     question: str
     answers: tuple[GoldAnswer, ...]
     kind: str
+    non_answers: tuple[GoldAnswer, ...] = ()  # sentences that only restate the question
 
     @property
     def answerable(self) -> bool:
@@ -63,7 +64,10 @@ def load_gold(path: Path) -> list[GoldQuestion]:
         try:
             row = json.loads(line)
             answers = tuple(GoldAnswer(str(a["source"]), str(a["text"])) for a in row.get("answers", []))
-            questions.append(GoldQuestion(str(row["id"]), str(row["question"]), answers, str(row.get("kind", "other"))))
+            non_answers = tuple(GoldAnswer(str(a["source"]), str(a["text"])) for a in row.get("non_answers", []))
+            questions.append(
+                GoldQuestion(str(row["id"]), str(row["question"]), answers, str(row.get("kind", "other")), non_answers)
+            )
         except (json.JSONDecodeError, KeyError, TypeError) as error:
             raise GoldFileError(f"{path}:{number}: {error}") from error
     return questions
@@ -94,6 +98,7 @@ class QuestionResult:
     relevant: tuple[bool, ...]  # per returned hit, whether it matches a gold unit not matched higher up
     units: int
     expected: str | None  # the first gold sentence, for reports
+    restatement_first: bool = False  # a restating non-answer ranks above the first real answer
 
     @property
     def declined(self) -> bool:
@@ -120,7 +125,10 @@ def judge(question: GoldQuestion, hits: Iterable[Hit], k: int = K) -> QuestionRe
         if found is not None:
             matched.add(found)
         relevant.append(found is not None)
+    first = next((i for i, r in enumerate(relevant) if r), len(hits))
+    restating = any(hit_matches(h, list(question.non_answers)) for h in hits[:first]) if question.non_answers else False
     return QuestionResult(
+        restatement_first=restating,
         id=question.id,
         kind=question.kind,
         question=question.question,
@@ -142,7 +150,7 @@ class Scores:
     recall: float
     wrongly_declined: float  # share of answerable questions that got no answer
     correctly_declined: float  # share of unanswerable questions that got no answer
-    extra: dict[str, float] = field(default_factory=dict)
+    restatement_first: float  # share of answerable questions where a restating non-answer ranks first
 
 
 def _ndcg(result: QuestionResult, k: int) -> float:
@@ -167,6 +175,7 @@ def score(results: list[QuestionResult], k: int = K) -> Scores:
         recall=mean([sum(r.relevant) / r.units for r in answerable]),
         wrongly_declined=mean([1.0 if r.declined else 0.0 for r in answerable]),
         correctly_declined=mean([1.0 if r.declined else 0.0 for r in unanswerable]),
+        restatement_first=mean([1.0 if r.restatement_first else 0.0 for r in answerable]),
     )
 
 
@@ -198,10 +207,13 @@ def evaluate(gold: list[GoldQuestion], search: Callable[[str, int], Iterable[Hit
 
 
 def format_table(evaluation: Evaluation) -> str:
-    header = "| set | questions | P@1 | MRR@5 | nDCG@5 | Recall@5 | answerable declined | unanswerable declined |"
-    lines = [header, "|---|---|---|---|---|---|---|---|"]
+    header = (
+        "| set | questions | P@1 | MRR@5 | nDCG@5 | Recall@5 | answerable declined | unanswerable declined "
+        "| restatement above answer |"
+    )
+    lines = [header, "|---|---|---|---|---|---|---|---|---|"]
     rows = [("all", evaluation.overall), *evaluation.by_kind.items()]
     for name, s in rows:
-        cells = [s.p_at_1, s.mrr, s.ndcg, s.recall, s.wrongly_declined, s.correctly_declined]
+        cells = [s.p_at_1, s.mrr, s.ndcg, s.recall, s.wrongly_declined, s.correctly_declined, s.restatement_first]
         lines.append(f"| {name} | {s.questions} | " + " | ".join("–" if math.isnan(c) else f"{c:.2f}" for c in cells) + " |")
     return "\n".join(lines)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from index.models import Hit, Passage, Source
+from index.models import Hit, Passage, Source  # noqa: F401 - Source is used by tests
 
 AP = Source("001.txt", title=None, outlet="Associated Press", published=date(2024, 11, 22))
 TITLED = Source("002.txt", title="Russia Traded Air-Defense Gear", url="https://news.example/2")
