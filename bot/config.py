@@ -15,7 +15,7 @@ class ConfigError(ValueError):
 class Settings:
     data_dir: Path = Path("data")
     db_path: Path | None = None  # default: <data_dir>/quotebot.db
-    engine: str = "rank-bm25"
+    engine: str = "tantivy"
     synonyms: Path | None = None
     top_k: int = 3
     # Slack

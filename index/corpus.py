@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -18,8 +19,11 @@ from .models import Hit, IndexReport, Source
 from .search import Searcher, SearchSettings
 from .store import Store
 from .synonyms import Synonyms
+from .tantivy_engine import EngineBusy, TantivyEngine
 
-ENGINES = ("rank-bm25",)
+logger = logging.getLogger(__name__)
+
+ENGINES = ("tantivy", "rank-bm25")
 
 
 class EngineError(ValueError):
@@ -30,16 +34,15 @@ class EngineError(ValueError):
 class CorpusConfig:
     folder: Path
     db_path: Path
-    engine: str = "rank-bm25"
+    engine: str = "tantivy"
     synonyms: Path | None = None  # None: the articles folder's synonyms.txt if any, else the default
     params: BM25Params = BM25Params()
     search: SearchSettings = SearchSettings()
 
 
-def build_engine(name: str, store: Store, analyzer: Analyzer, params: BM25Params) -> Engine:
-    if name == "rank-bm25":
-        return RankBM25Engine(((p.id, analyzer.terms(p.text)) for p in store.iter_passages()), params)
-    raise EngineError(f"unknown engine {name!r}; choose one of: {', '.join(ENGINES)}")
+def engine_folder(db_path: Path) -> Path:
+    """Where the Tantivy index of a database lives: beside it."""
+    return db_path.with_name(db_path.name + ".tantivy")
 
 
 class Corpus:
@@ -57,6 +60,7 @@ class Corpus:
         self._search_lock = threading.Lock()
         self._generation = -1
         self._searcher: Searcher | None = None
+        self._tantivy: TantivyEngine | None = None
 
     @classmethod
     def open(cls, config: CorpusConfig) -> Corpus:
@@ -81,14 +85,26 @@ class Corpus:
 
     @property
     def searcher(self) -> Searcher:
-        """A searcher over the latest committed store; the engine is rebuilt after changes."""
+        """A searcher over the latest committed store: the engine catches up after changes."""
         generation = self.store.generation
         with self._lock:
             if self._searcher is None or generation != self._generation:
-                engine = build_engine(self.config.engine, self.store, self.analyzer, self.config.params)
-                self._searcher = Searcher(self.store, engine, self.analyzer, self.synonyms, self.config.search)
+                self._searcher = Searcher(self.store, self._current_engine(), self.analyzer, self.synonyms, self.config.search)
                 self._generation = generation
             return self._searcher
+
+    def _current_engine(self) -> Engine:
+        if self.config.engine == "rank-bm25":
+            docs = ((p.id, self.analyzer.terms(p.text)) for p in self.store.iter_passages())
+            return RankBM25Engine(docs, self.config.params)
+        if self._tantivy is None:
+            self._tantivy = TantivyEngine(engine_folder(self.config.db_path), self.analyzer.terms)
+        try:
+            self._tantivy.sync(self.store)
+        except EngineBusy:
+            logger.info("the engine index is being written by another process; serving its last commit")
+            self._tantivy.reload()
+        return self._tantivy
 
     def search(self, question: str, k: int, context: int = 0) -> tuple[Hit, ...]:
         searcher = self.searcher

@@ -26,14 +26,13 @@ from rank_bm25 import BM25Okapi
 @dataclass(frozen=True)
 class BM25Params:
     k1: float = 1.2
-    b: float = 0.5  # sentences are short and similar in length: less length normalisation than for pages
+    b: float = 0.75
 
 
 class Engine(Protocol):
     """What search needs from a BM25 engine."""
 
     name: str
-    params: BM25Params
 
     @property
     def doc_count(self) -> int: ...

@@ -26,6 +26,8 @@ from .synonyms import Phrase, Synonyms
 @dataclass(frozen=True)
 class SearchSettings:
     candidates: int = 60  # engine results re-ranked per question
+    k1: float = 1.2  # BM25 term-frequency saturation when re-scoring candidates
+    b: float = 0.5  # BM25 length normalisation when re-scoring: sentences are short and alike in length
     expansion_weight: float = 0.4  # engine weight of a synonym's terms, against 1.0 for the question's own
     alternative_weight: float = 0.8  # re-ranking: a synonym scores this share of the question's own word
     min_known_share: float = 0.5  # a question the corpus has words for less than this much of is declined
@@ -175,11 +177,11 @@ class Searcher:
     def score(self, query: Query, terms: Mapping[str, int]) -> float:
         """BM25 of a sentence, per concept the best of its own words and its synonyms."""
         length = sum(terms.values())
-        params = self.engine.params
-        norm = params.k1 * (1 - params.b + params.b * length / max(self.engine.avg_length, 1e-9))
+        k1, b = self.settings.k1, self.settings.b
+        norm = k1 * (1 - b + b * length / max(self.engine.avg_length, 1e-9))
 
         def saturation(p: Phrase) -> float:
-            return sum(terms[t] * (params.k1 + 1) / (terms[t] + norm) for t in p if terms.get(t)) / len(p)
+            return sum(terms[t] * (k1 + 1) / (terms[t] + norm) for t in p if terms.get(t)) / len(p)
 
         total = 0.0
         for concept in query.concepts:

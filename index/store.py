@@ -62,6 +62,7 @@ class Store:
     def _ensure_schema(self) -> None:
         if "sources" in self.db.table_names():
             return
+        # (the change log lets derived indexes catch up article by article)
         with self.transaction():
             self.db["sources"].create(
                 {
@@ -97,6 +98,7 @@ class Store:
             self.db["passages"].create_index(["group_id"])
             self.db["passages"].create_index(["head_key"])
             self.db["passages"].create_index(["tail_key"])
+            self.db["changes"].create({"generation": int, "article_id": str}, pk="generation")
             self.db["skipped"].create({"id": str, "size": int, "mtime_ns": int, "reason": str}, pk="id")
             self.db["meta"].create({"key": str, "value": str}, pk="key")
             self.db["meta"].insert({"key": "schema_version", "value": str(SCHEMA_VERSION)})
@@ -180,6 +182,31 @@ class Store:
         rows = self.db.execute(f"{_PASSAGE_SQL} where id in ({_marks(ids)})", list(ids)).fetchall()
         return {row[0]: Passage(*row) for row in rows}
 
+    def changes_since(self, generation: int) -> tuple[int, set[str]]:
+        """(current generation, articles changed after `generation`), read in one snapshot."""
+        conn = self.db.conn
+        nested = conn.in_transaction
+        if not nested:
+            conn.execute("BEGIN")  # a read snapshot: both answers come from the same moment
+        try:
+            current = self.generation
+            rows = self.db.execute("select distinct article_id from changes where generation > ?", [generation]).fetchall()
+        finally:
+            if not nested:
+                conn.commit()
+        return current, {row[0] for row in rows}
+
+    def article_passages(self, article_id: str) -> list[Passage]:
+        rows = self.db.execute(f"{_PASSAGE_SQL} where article_id = ? order by position", [article_id]).fetchall()
+        return [Passage(*row) for row in rows]
+
+    def sample_passages(self, limit: int) -> list[Passage]:
+        """Up to `limit` passages spread over the store, for statistics."""
+        count = self.counts()[1]
+        step = max(count // max(limit, 1), 1)
+        rows = self.db.execute(f"{_PASSAGE_SQL} where id % ? = 0 limit ?", [step, limit]).fetchall()
+        return [Passage(*row) for row in rows] or list(self.iter_passages())[:limit]
+
     def iter_passages(self) -> Iterator[Passage]:
         for row in self.db.execute(f"{_PASSAGE_SQL} order by id"):
             yield Passage(*row)
@@ -258,14 +285,14 @@ class Store:
             self.db["passages"].insert_all(rows)
             self.db["sources"].update(source.article_id, {"sentences": len(rows), "repeats": len(sentences) - len(rows)})
             self.db.execute("update meta set value = ? where key = 'next_passage_id'", [str(next_id)])
-            self._bump_generation()
+            self._bump_generation(source.article_id)
         return len(sentences) - len(rows)
 
     def remove_article(self, article_id: str) -> None:
         with self.transaction():
             self._delete_passages(article_id)
             self.db.execute("delete from sources where id = ?", [article_id])
-            self._bump_generation()
+            self._bump_generation(article_id)
 
     def _delete_passages(self, article_id: str) -> None:
         self.db.execute("delete from passages where article_id = ?", [article_id])
@@ -274,8 +301,9 @@ class Store:
         # Ids are never reused, so a derived index can't confuse an old passage with a new one.
         return int(self.db.execute("select value from meta where key = 'next_passage_id'").fetchone()[0])
 
-    def _bump_generation(self) -> None:
+    def _bump_generation(self, article_id: str) -> None:
         self.db.execute("update meta set value = cast(value as integer) + 1 where key = 'generation'")
+        self.db.execute("insert or replace into changes (generation, article_id) values (?, ?)", [self.generation, article_id])
 
     def _find_group(self, article_id: str, text: str, key: str, head: str, tail: str) -> int | None:
         rows = self.db.execute(
