@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import shutil
 import sys
 from dataclasses import replace
 from pathlib import Path
@@ -120,7 +121,32 @@ def index(settings: Settings, path: Path | None) -> None:
         report = corpus.index(plan)
     for warning in report.warnings:
         click.echo(f"warning: {warning}", err=True)
+    corpus.searcher  # noqa: B018 - bring the search engine up to date now, not at the first question
     click.echo(summary(report))
+
+
+@cli.command()
+@click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--replace", is_flag=True, help="Overwrite articles of the same name in the articles folder.")
+@click.pass_obj
+def add(settings: Settings, files: tuple[Path, ...], replace: bool) -> None:
+    """Copy FILES into the articles folder and index them, without re-reading the rest."""
+    corpus = open_corpus(settings)
+    folder = settings.data_dir.resolve()
+    targets = []
+    for path in files:
+        target = folder / path.name
+        if path.resolve().parent == folder:
+            targets.append(target)
+            continue
+        if target.exists() and target.read_bytes() != path.read_bytes() and not replace:
+            raise click.ClickException(f"{target} exists and differs from {path}; use --replace to overwrite it")
+        shutil.copy2(path, target)
+        targets.append(target)
+    report = corpus.add(targets)
+    echo_problems(report)
+    corpus.searcher  # noqa: B018 - bring the search engine up to date
+    click.echo(f"Added {len(report.added)}, updated {len(report.updated)}; the index has {report.articles} articles, {report.sentences} sentences.")
 
 
 @cli.command()

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from .analysis import Analyzer
 from .engine import BM25Params, Engine, RankBM25Engine
-from .ingest import IndexPlan, index_folder, plan_index, run_index
+from .ingest import IndexPlan, index_folder, plan_files, plan_index, run_index
 from .models import Hit, IndexReport, Source
 from .search import Searcher, SearchSettings
 from .store import Store
@@ -75,6 +75,11 @@ class Corpus:
             if plan is None:
                 return index_folder(self.config.folder, self.store, on_file)
             return run_index(plan, self.store, on_file)
+
+    def add(self, paths: list[Path], on_file: Callable[[Path], None] | None = None) -> IndexReport:
+        """Ingest the given files, which must already be in the articles folder."""
+        with self._lock:
+            return run_index(plan_files(self.config.folder, self.store, paths), self.store, on_file)
 
     def refresh(self) -> IndexReport | None:
         """Index the folder if any article changed. Returns the report, or None if nothing changed."""

@@ -37,6 +37,7 @@ class IndexPlan:
     still_skipped: tuple[SkippedFile, ...]  # unusable files skipped before and not changed since
     metadata: Mapping[str, Mapping[str, object]]
     warnings: tuple[str, ...] = ()
+    whole_folder: bool = True  # False for a plan of some files only (`quotebot add`)
 
     @property
     def is_empty(self) -> bool:
@@ -112,6 +113,22 @@ def plan_index(folder: Path, store: Store) -> IndexPlan:
     )
 
 
+def plan_files(folder: Path, store: Store, paths: list[Path]) -> IndexPlan:
+    """A plan that ingests only the given files, which must be inside `folder`."""
+    metadata, warnings = load_metadata(folder)
+    inside = tuple(folder / p.resolve().relative_to(folder.resolve()) for p in paths)
+    return IndexPlan(
+        folder=folder,
+        files=inside,
+        removed=(),
+        unchanged=0,
+        still_skipped=(),
+        metadata=metadata,
+        warnings=tuple(warnings),
+        whole_folder=False,
+    )
+
+
 def article_sentences(article: Article) -> list[tuple[int, str]]:
     """(paragraph number, sentence) for every sentence of an article's body."""
     return [(p.number, s) for p in article.paragraphs for s in split_sentences(p.text)]
@@ -143,8 +160,9 @@ def run_index(plan: IndexPlan, store: Store, on_file: Callable[[Path], None] | N
             on_file(path)
     for aid in plan.removed:
         store.remove_article(aid)
-    store.clear_skipped(article_id(plan.folder, p) for p in find_articles(plan.folder))
-    store.set_meta("metadata_digest", _metadata_digest(plan.metadata))
+    if plan.whole_folder:
+        store.clear_skipped(article_id(plan.folder, p) for p in find_articles(plan.folder))
+        store.set_meta("metadata_digest", _metadata_digest(plan.metadata))
     for warning in warnings:
         logger.warning("%s", warning)
     articles, sentences = store.counts()
