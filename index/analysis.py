@@ -26,6 +26,9 @@ STOPWORDS = frozenset(
     """.split()
 )
 
+# Stored terms and engine indexes are derived with this analysis; change the version when it changes.
+ANALYSIS_VERSION = "english-snowball-1"
+
 _TOKEN = re.compile(r"[^\W_]+(?:['.\-][^\W_]+)*\.?", re.UNICODE)
 _THOUSANDS = re.compile(r"(?<=\d)[,.](?=\d{3}\b)")
 _ACRONYM = re.compile(r"^(?:[A-Za-z]\.){2,}$")

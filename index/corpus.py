@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from .analysis import Analyzer
+from .analysis import ANALYSIS_VERSION, Analyzer
 from .engine import BM25Params, Engine, RankBM25Engine
 from .ingest import IndexPlan, index_folder, plan_files, plan_index, run_index
 from .models import Hit, IndexReport, Source
@@ -64,7 +64,10 @@ class Corpus:
 
     @classmethod
     def open(cls, config: CorpusConfig) -> Corpus:
-        return cls(config, Store(config.db_path))
+        corpus = cls(config, Store(config.db_path))
+        if corpus.store.get_meta("analysis") != ANALYSIS_VERSION:
+            corpus.store.reanalyse(corpus.analyzer.terms, ANALYSIS_VERSION)
+        return corpus
 
     def plan(self) -> IndexPlan:
         return plan_index(self.config.folder, self.store)
@@ -73,13 +76,13 @@ class Corpus:
         """Bring the store in line with the folder."""
         with self._lock:
             if plan is None:
-                return index_folder(self.config.folder, self.store, on_file)
-            return run_index(plan, self.store, on_file)
+                return index_folder(self.config.folder, self.store, on_file, self.analyzer)
+            return run_index(plan, self.store, on_file, self.analyzer)
 
     def add(self, paths: list[Path], on_file: Callable[[Path], None] | None = None) -> IndexReport:
         """Ingest the given files, which must already be in the articles folder."""
         with self._lock:
-            return run_index(plan_files(self.config.folder, self.store, paths), self.store, on_file)
+            return run_index(plan_files(self.config.folder, self.store, paths), self.store, on_file, self.analyzer)
 
     def refresh(self) -> IndexReport | None:
         """Index the folder if any article changed. Returns the report, or None if nothing changed."""
@@ -100,7 +103,7 @@ class Corpus:
 
     def _current_engine(self) -> Engine:
         if self.config.engine == "rank-bm25":
-            docs = ((p.id, self.analyzer.terms(p.text)) for p in self.store.iter_passages())
+            docs = ((p.id, p.terms.split()) for p in self.store.iter_passages())
             return RankBM25Engine(docs, self.config.params)
         if self._tantivy is None:
             self._tantivy = TantivyEngine(engine_folder(self.config.db_path), self.analyzer.terms)

@@ -16,6 +16,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from .analysis import Analyzer
 from .articles import ArticleError, read_article_file
 from .models import Article, IndexReport, SkippedFile
 from .sentences import split_sentences
@@ -134,14 +135,17 @@ def article_sentences(article: Article) -> list[tuple[int, str]]:
     return [(p.number, s) for p in article.paragraphs for s in split_sentences(p.text)]
 
 
-def run_index(plan: IndexPlan, store: Store, on_file: Callable[[Path], None] | None = None) -> IndexReport:
+def run_index(
+    plan: IndexPlan, store: Store, on_file: Callable[[Path], None] | None = None, analyzer: Analyzer | None = None
+) -> IndexReport:
     """Carry out a plan. `on_file` is called after each file, for progress."""
+    analyse = (analyzer or Analyzer()).terms
     stored = store.articles()
     added, updated, skipped, warnings = [], [], [], list(plan.warnings)
     for path in plan.files:
         aid = article_id(plan.folder, path)
         try:
-            outcome = _ingest_file(path, aid, plan.metadata.get(aid), store, stored.get(aid))
+            outcome = _ingest_file(path, aid, plan.metadata.get(aid), store, stored.get(aid), analyse)
         except ArticleError as error:
             reason = str(error)
             if aid in stored:
@@ -189,7 +193,12 @@ def _remember_skipped(store: Store, path: Path, aid: str, reason: str) -> None:
 
 
 def _ingest_file(
-    path: Path, aid: str, metadata: Mapping[str, object] | None, store: Store, known: object | None
+    path: Path,
+    aid: str,
+    metadata: Mapping[str, object] | None,
+    store: Store,
+    known: object | None,
+    analyse: Callable[[str], list[str]],
 ) -> tuple[list[str], str]:
     """Read, clean, split and store one file. Returns (warnings, 'added' or 'updated')."""
     try:
@@ -202,10 +211,12 @@ def _ingest_file(
     sentences = article_sentences(article)
     if not sentences:
         raise ArticleError("no sentences found after removing page furniture")
-    store.put_article(article.source, state, sentences)
+    store.put_article(article.source, state, [(p, s, " ".join(analyse(s))) for p, s in sentences])
     return warnings, "updated" if known else "added"
 
 
-def index_folder(folder: Path, store: Store, on_file: Callable[[Path], None] | None = None) -> IndexReport:
+def index_folder(
+    folder: Path, store: Store, on_file: Callable[[Path], None] | None = None, analyzer: Analyzer | None = None
+) -> IndexReport:
     """Plan and run an index of `folder` in one call."""
-    return run_index(plan_index(folder, store), store, on_file)
+    return run_index(plan_index(folder, store), store, on_file, analyzer)

@@ -44,6 +44,7 @@ class Passage:
     paragraph: int
     text: str
     group_id: int  # near-identical sentences across articles share a group
+    terms: str = ""  # the analysed terms, space-separated, as the engines index them
 
 
 @dataclass(frozen=True)

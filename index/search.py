@@ -147,7 +147,7 @@ class Searcher:
             passage = passages.get(pid)
             if passage is None:  # the engine is a moment behind the store
                 continue
-            sequence = self.analyzer.terms(passage.text)
+            sequence = passage.terms.split() if passage.terms else self.analyzer.terms(passage.text)
             terms = Counter(sequence)
             if self.coverage(query, terms) < self.settings.min_coverage:
                 continue

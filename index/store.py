@@ -8,7 +8,7 @@ half an article and an interrupted run leaves the last committed state serving.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
@@ -49,6 +49,7 @@ class Store:
             conn = sqlite3.connect(str(path), timeout=30, check_same_thread=False)
             self.db = sqlite_utils.Database(conn)
             self.db.execute("PRAGMA journal_mode=WAL")
+            self.db.execute("PRAGMA synchronous=NORMAL")  # WAL stays consistent; commits skip the fsync
         self.db.execute("PRAGMA foreign_keys=ON")
         self._ensure_schema()
 
@@ -86,6 +87,7 @@ class Store:
                     "position": int,
                     "paragraph": int,
                     "text": str,
+                    "terms": str,
                     "fingerprint": str,
                     "head_key": str,
                     "tail_key": str,
@@ -248,10 +250,10 @@ class Store:
 
     # -- writes ----------------------------------------------------------------------------
 
-    def put_article(self, source: Source, file: FileState, sentences: Sequence[tuple[int, str]]) -> int:
+    def put_article(self, source: Source, file: FileState, sentences: Sequence[tuple[int, str, str]]) -> int:
         """Replace an article and its passages. Returns how many repeated sentences were dropped.
 
-        `sentences` are (paragraph number, verbatim text). A sentence repeated within the article
+        `sentences` are (paragraph number, verbatim text, analysed terms). A sentence repeated within the article
         is stored once; a near-identical sentence already stored for another article joins its group.
         """
         with self.transaction():
@@ -261,7 +263,7 @@ class Store:
             seen: set[str] = set()
             next_id = self._next_passage_id()
             rows = []
-            for paragraph, text in sentences:
+            for paragraph, text, terms in sentences:
                 key = fingerprint(text)
                 if key in seen:
                     continue
@@ -275,6 +277,7 @@ class Store:
                         "position": len(rows),
                         "paragraph": paragraph,
                         "text": text,
+                        "terms": terms,
                         "fingerprint": key,
                         "head_key": head,
                         "tail_key": tail,
@@ -287,6 +290,17 @@ class Store:
             self.db.execute("update meta set value = ? where key = 'next_passage_id'", [str(next_id)])
             self._bump_generation(source.article_id)
         return len(sentences) - len(rows)
+
+    def reanalyse(self, analyse: Callable[[str], list[str]], version: str) -> None:
+        """Recompute every passage's terms after the analysis changed, and mark every article changed."""
+        with self.transaction():
+            rows = self.db.execute("select id, text from passages").fetchall()
+            self.db.conn.executemany(
+                "update passages set terms = ? where id = ?", [(" ".join(analyse(text)), pid) for pid, text in rows]
+            )
+            for article_id in self.sources():
+                self._bump_generation(article_id)
+            self.db.execute("insert or replace into meta (key, value) values ('analysis', ?)", [version])
 
     def remove_article(self, article_id: str) -> None:
         with self.transaction():
@@ -317,7 +331,7 @@ class Store:
         return None
 
 
-_PASSAGE_SQL = "select id, article_id, position, paragraph, text, group_id from passages"
+_PASSAGE_SQL = "select id, article_id, position, paragraph, text, group_id, terms from passages"
 
 
 def _marks(values: Sequence[object]) -> str:

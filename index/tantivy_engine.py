@@ -141,12 +141,12 @@ class TantivyEngine:
 
     def _add(self, writer: tantivy.IndexWriter, passage: Passage) -> None:
         writer.add_document(
-            tantivy.Document(pid=passage.id, article=passage.article_id, terms=" ".join(self.analyse(passage.text)))
+            tantivy.Document(pid=passage.id, article=passage.article_id, terms=passage.terms or " ".join(self.analyse(passage.text)))
         )
 
     def _sample_length(self, store: Store) -> float:
         sample = store.sample_passages(LENGTH_SAMPLE)
-        return sum(len(self.analyse(p.text)) for p in sample) / len(sample) if sample else 0.0
+        return sum(len(p.terms.split()) for p in sample) / len(sample) if sample else 0.0
 
     def _read_state(self) -> dict[str, object]:
         try:

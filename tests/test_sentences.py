@@ -44,3 +44,26 @@ def test_news_sentences(text: str, expected: list[str]) -> None:
 def test_fragments_are_not_passages() -> None:
     assert split_sentences("image") == []
     assert split_sentences("") == []
+
+
+def bundled_paragraphs() -> list[str]:
+    from index.articles import clean_article
+
+    data = Path(__file__).resolve().parent.parent / "data"
+    return [p.text for f in sorted(data.glob("*.txt")) for p in clean_article(f.read_text(encoding="utf-8"), f.name).paragraphs]
+
+
+def test_fast_path_agrees_with_pysbd_wherever_it_is_taken() -> None:
+    from index.sentences import _segmenter, is_plain
+
+    texts = bundled_paragraphs() + [case["text"] for case in golden_cases()]
+    plain = [t for t in texts if is_plain(t)]
+    assert len(plain) >= 10  # the fast path is really used
+    for text in plain:
+        assert segment(text) == [s.strip() for s in _segmenter().segment(text) if s.strip()], text
+
+
+def test_sentences_are_exact_substrings() -> None:
+    for paragraph in bundled_paragraphs():
+        for sentence in segment(paragraph):
+            assert sentence in paragraph
