@@ -11,14 +11,18 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import multiprocessing
+import os
 import tomllib
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
 from .analysis import Analyzer
 from .articles import ArticleError, read_article_file
-from .models import Article, IndexReport, SkippedFile
+from .models import Article, IndexReport, SkippedFile, Source
 from .sentences import split_sentences
 from .store import FileState, Store
 
@@ -135,31 +139,91 @@ def article_sentences(article: Article) -> list[tuple[int, str]]:
     return [(p.number, s) for p in article.paragraphs for s in split_sentences(p.text)]
 
 
+PARALLEL_FROM = 200  # files; below this, reading in other processes costs more than it saves
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """One file read, cleaned, split and analysed, ready to store; or the reason it cannot be."""
+
+    article_id: str
+    source: Source | None
+    state: FileState | None
+    sentences: tuple[tuple[int, str, str], ...] = ()
+    warnings: tuple[str, ...] = ()
+    error: str | None = None
+
+
+def prepare_file(path: Path, aid: str, metadata: Mapping[str, object] | None, analyzer: Analyzer | None = None) -> Prepared:
+    """Read, clean, split and analyse one file. Touches no store, so it can run in another process."""
+    analyse = (analyzer or _default_analyzer()).terms
+    try:
+        try:
+            data = path.read_bytes()
+            stat = path.stat()
+        except OSError as error:
+            raise ArticleError(f"cannot read: {error.strerror or error}") from error
+        state = FileState(size=stat.st_size, mtime_ns=stat.st_mtime_ns, sha256=hashlib.sha256(data).hexdigest())
+        article, warnings = read_article_file(data, aid, dict(metadata) if metadata else None)
+        sentences = tuple((p, s, " ".join(analyse(s))) for p, s in article_sentences(article))
+        if not sentences:
+            raise ArticleError("no sentences found after removing page furniture")
+    except ArticleError as error:
+        return Prepared(aid, None, None, error=str(error))
+    return Prepared(aid, article.source, state, sentences, tuple(warnings))
+
+
+@lru_cache(maxsize=1)
+def _default_analyzer() -> Analyzer:
+    return Analyzer()
+
+
+def _prepare_job(job: tuple[Path, str, Mapping[str, object] | None]) -> Prepared:
+    return prepare_file(*job)
+
+
+def _prepared(plan: IndexPlan, analyzer: Analyzer | None, workers: int) -> Iterator[tuple[Path, Prepared]]:
+    jobs = [(path, article_id(plan.folder, path), plan.metadata.get(article_id(plan.folder, path))) for path in plan.files]
+    if workers < 2 or len(jobs) < PARALLEL_FROM:
+        for job in jobs:
+            yield job[0], prepare_file(*job, analyzer)
+        return
+    context = multiprocessing.get_context("spawn")  # no fork: the caller may have threads (the Slack server)
+    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+        try:
+            yield from zip((job[0] for job in jobs), pool.map(_prepare_job, jobs, chunksize=16))
+        except BaseException:
+            pool.shutdown(wait=False, cancel_futures=True)
+            raise
+
+
 def run_index(
-    plan: IndexPlan, store: Store, on_file: Callable[[Path], None] | None = None, analyzer: Analyzer | None = None
+    plan: IndexPlan,
+    store: Store,
+    on_file: Callable[[Path], None] | None = None,
+    analyzer: Analyzer | None = None,
+    workers: int | None = None,
 ) -> IndexReport:
-    """Carry out a plan. `on_file` is called after each file, for progress."""
-    analyse = (analyzer or Analyzer()).terms
+    """Carry out a plan. `on_file` is called after each file, for progress.
+
+    Files are read, cleaned, split and analysed in `workers` processes (default: one per core) when
+    there are many; this process writes them to the store, one transaction per article.
+    """
     stored = store.articles()
     added, updated, skipped, warnings = [], [], [], list(plan.warnings)
-    for path in plan.files:
-        aid = article_id(plan.folder, path)
-        try:
-            outcome = _ingest_file(path, aid, plan.metadata.get(aid), store, stored.get(aid), analyse)
-        except ArticleError as error:
-            reason = str(error)
+    for path, ready in _prepared(plan, analyzer, workers if workers is not None else (os.cpu_count() or 1)):
+        aid = ready.article_id
+        if ready.error is not None or ready.source is None or ready.state is None:
+            reason = ready.error or "unreadable"
             if aid in stored:
                 reason += "; the version indexed earlier stays"
             skipped.append(SkippedFile(aid, reason))
             logger.warning("skipped %s: %s", aid, reason)
             _remember_skipped(store, path, aid, reason)
         else:
-            file_warnings, kind = outcome
-            warnings.extend(file_warnings)
-            if kind == "added":
-                added.append(aid)
-            elif kind == "updated":
-                updated.append(aid)
+            store.put_article(ready.source, ready.state, ready.sentences)
+            warnings.extend(ready.warnings)
+            (updated if aid in stored else added).append(aid)
         if on_file:
             on_file(path)
     for aid in plan.removed:
@@ -190,29 +254,6 @@ def _remember_skipped(store: Store, path: Path, aid: str, reason: str) -> None:
     except OSError:
         return
     store.set_skipped(aid, stat.st_size, stat.st_mtime_ns, reason)
-
-
-def _ingest_file(
-    path: Path,
-    aid: str,
-    metadata: Mapping[str, object] | None,
-    store: Store,
-    known: object | None,
-    analyse: Callable[[str], list[str]],
-) -> tuple[list[str], str]:
-    """Read, clean, split and store one file. Returns (warnings, 'added' or 'updated')."""
-    try:
-        data = path.read_bytes()
-        stat = path.stat()
-    except OSError as error:
-        raise ArticleError(f"cannot read: {error.strerror or error}") from error
-    state = FileState(size=stat.st_size, mtime_ns=stat.st_mtime_ns, sha256=hashlib.sha256(data).hexdigest())
-    article, warnings = read_article_file(data, aid, dict(metadata) if metadata else None)
-    sentences = article_sentences(article)
-    if not sentences:
-        raise ArticleError("no sentences found after removing page furniture")
-    store.put_article(article.source, state, [(p, s, " ".join(analyse(s))) for p, s in sentences])
-    return warnings, "updated" if known else "added"
 
 
 def index_folder(
