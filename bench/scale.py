@@ -155,12 +155,12 @@ def run_worker(kind: str, data: Path, db: Path, engine: str) -> dict[str, float]
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
-def measure(size: int, engines: list[str]) -> list[dict[str, object]]:
-    data = CORPORA / f"s{size}"
+def measure(size: int, engines: list[str], corpora: Path = CORPORA) -> list[dict[str, object]]:
+    data = corpora / f"s{size}"
     generate(data, size)
     rows = []
     for engine in engines:
-        work = CORPORA / f"work-{size}-{engine}"
+        work = corpora / f"work-{size}-{engine}"
         shutil.rmtree(work, ignore_errors=True)
         work.mkdir(parents=True)
         db = work / "quotebot.db"
@@ -210,10 +210,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000, 1_000_000])
     parser.add_argument("--engines", nargs="+", default=["tantivy", "rank-bm25"])
+    parser.add_argument("--corpora", type=Path, default=CORPORA, help="where generated corpora are kept")
     args = parser.parse_args()
     rows = []
     for size in args.sizes:
-        rows.extend(measure(size, args.engines))
+        rows.extend(measure(size, args.engines, args.corpora))
         print(f"measured {size:,} sentences", file=sys.stderr, flush=True)
     print(table(rows))
     print()

@@ -1,0 +1,21 @@
+"""The scale benchmark still runs end to end (a smoke run at a small size; the real figures are its own)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_scale_benchmark_smoke_run(tmp_path: Path) -> None:
+    out = subprocess.run(
+        [sys.executable, str(ROOT / "bench" / "scale.py"), "--sizes", "2000", "--corpora", str(tmp_path)],
+        capture_output=True, text=True, timeout=300,
+    )
+    assert out.returncode == 0, out.stderr
+    lines = out.stdout.splitlines()
+    rows = [line for line in lines if line.startswith("| 2,000 |")]
+    assert len(rows) == 3  # one per engine, and the ratios
+    assert "| 2,000 | tantivy |" in out.stdout and "| 2,000 | rank-bm25 |" in out.stdout
