@@ -241,8 +241,9 @@ def run_index(
         updated=tuple(updated),
         removed=plan.removed,
         unchanged=plan.unchanged,
-        repeats_dropped=store.repeat_count(),
-        groups=store.group_count(),
+        # whole-index figures scan every passage: only for whole-folder runs, not for `add`
+        repeats_dropped=store.repeat_count() if plan.whole_folder else 0,
+        groups=store.group_count() if plan.whole_folder else 0,
         skipped=(*plan.still_skipped, *skipped),
         warnings=tuple(warnings),
     )

@@ -124,7 +124,8 @@ class TantivyEngine:
         except BaseException:
             writer.rollback()
             raise
-        self._avg_length = self._sample_length(store)
+        if rebuild or len(articles) * 50 > max(self.doc_count, 1) or not self._avg_length:
+            self._avg_length = self._sample_length(store)  # a few changed articles barely move the mean
         self.generation = generation
         self._write_state()
         self.reload()
