@@ -84,6 +84,10 @@ class Analyzer:
         self.stopwords = frozenset(stopwords)
         self._stem = _stemmer(language).stemWord
 
+    def __reduce__(self) -> tuple[type[Analyzer], tuple[str, frozenset[str]]]:
+        # Rebuilt from its settings in another process (the stemmer itself cannot be pickled).
+        return (Analyzer, (self.language, self.stopwords))
+
     def stem(self, word: str) -> str:
         if word.endswith("_"):
             return word

@@ -1,7 +1,9 @@
 """A searchable corpus: an articles folder, its store, and an engine derived from the store.
 
-`Corpus.open` brings the store up to date with the folder (when asked) and builds the engine.
-`Corpus.refresh` notices changed articles and rebuilds the engine only when the store changed.
+`Corpus.index` and `Corpus.refresh` bring the store in line with the folder, writing through a
+connection of their own, so questions answered meanwhile (on the reading connection) see only committed
+articles and never wait for an ingest. The engine catches up with the store at the first question after
+an ingest.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from pathlib import Path
 
 from .analysis import ANALYSIS_VERSION, Analyzer
 from .engine import BM25Params, Engine, RankBM25Engine
-from .ingest import IndexPlan, index_folder, plan_files, plan_index, run_index
+from .ingest import IndexPlan, plan_files, plan_index, run_index
 from .models import Hit, IndexReport, Source
 from .search import Searcher, SearchSettings
 from .store import Store
@@ -56,8 +58,10 @@ class Corpus:
         self.analyzer = Analyzer()
         synonyms_file = config.synonyms or _local_synonyms(config.folder)
         self.synonyms = Synonyms.load(synonyms_file, self.analyzer)
-        self._lock = threading.Lock()
-        self._search_lock = threading.Lock()
+        self._lock = threading.Lock()  # the searcher and its engine
+        self._index_lock = threading.Lock()  # one ingest at a time, on the writing connection
+        self._search_lock = threading.Lock()  # the reading connection, shared by the bot's threads
+        self._writer: Store | None = None
         self._generation = -1
         self._searcher: Searcher | None = None
         self._tantivy: TantivyEngine | None = None
@@ -74,15 +78,20 @@ class Corpus:
 
     def index(self, plan: IndexPlan | None = None, on_file: Callable[[Path], None] | None = None) -> IndexReport:
         """Bring the store in line with the folder."""
-        with self._lock:
-            if plan is None:
-                return index_folder(self.config.folder, self.store, on_file, self.analyzer)
-            return run_index(plan, self.store, on_file, self.analyzer)
+        with self._index_lock:
+            writer = self._writing_store()
+            return run_index(plan or plan_index(self.config.folder, writer), writer, on_file, self.analyzer)
 
     def add(self, paths: list[Path], on_file: Callable[[Path], None] | None = None) -> IndexReport:
         """Ingest the given files, which must already be in the articles folder."""
-        with self._lock:
-            return run_index(plan_files(self.config.folder, self.store, paths), self.store, on_file, self.analyzer)
+        with self._index_lock:
+            writer = self._writing_store()
+            return run_index(plan_files(self.config.folder, writer, paths), writer, on_file, self.analyzer)
+
+    def _writing_store(self) -> Store:
+        if self._writer is None:
+            self._writer = Store(self.config.db_path)
+        return self._writer
 
     def refresh(self) -> IndexReport | None:
         """Index the folder if any article changed. Returns the report, or None if nothing changed."""
@@ -93,26 +102,36 @@ class Corpus:
 
     @property
     def searcher(self) -> Searcher:
-        """A searcher over the latest committed store: the engine catches up after changes."""
-        generation = self.store.generation
+        """A searcher over the latest committed store: the engine catches up after changes.
+
+        While this corpus is ingesting, the searcher it had keeps serving; it catches up afterwards.
+        """
+        with self._search_lock:
+            generation = self.store.generation
         with self._lock:
-            if self._searcher is None or generation != self._generation:
-                self._searcher = Searcher(self.store, self._current_engine(), self.analyzer, self.synonyms, self.config.search)
-                self._generation = generation
+            current = self._searcher is not None and generation == self._generation
+            if current or (self._searcher is not None and self._index_lock.locked()):
+                return self._searcher  # type: ignore[return-value]
+            engine, synced = self._current_engine()
+            self._searcher = Searcher(self.store, engine, self.analyzer, self.synonyms, self.config.search)
+            self._generation = generation if synced else -1  # not synced: try again at the next question
             return self._searcher
 
-    def _current_engine(self) -> Engine:
-        if self.config.engine == "rank-bm25":
-            docs = ((p.id, p.terms.split()) for p in self.store.iter_passages())
-            return RankBM25Engine(docs, self.config.params)
-        if self._tantivy is None:
-            self._tantivy = TantivyEngine(engine_folder(self.config.db_path), self.analyzer.terms)
-        try:
-            self._tantivy.sync(self.store)
-        except EngineBusy:
-            logger.info("the engine index is being written by another process; serving its last commit")
-            self._tantivy.reload()
-        return self._tantivy
+    def _current_engine(self) -> tuple[Engine, bool]:
+        """The engine, caught up with the store if it could be; and whether it was."""
+        with self._search_lock:
+            if self.config.engine == "rank-bm25":
+                docs = ((p.id, p.terms.split()) for p in self.store.iter_passages())
+                return RankBM25Engine(docs, self.config.params), True
+            if self._tantivy is None:
+                self._tantivy = TantivyEngine(engine_folder(self.config.db_path), self.analyzer.terms)
+            try:
+                self._tantivy.sync(self.store)
+            except EngineBusy:
+                logger.info("the engine index is being written by another process; serving its last commit")
+                self._tantivy.reload()
+                return self._tantivy, False
+            return self._tantivy, True
 
     def search(self, question: str, k: int, context: int = 0) -> tuple[Hit, ...]:
         searcher = self.searcher
@@ -128,6 +147,8 @@ class Corpus:
 
     def close(self) -> None:
         self.store.close()
+        if self._writer is not None:
+            self._writer.close()
 
 
 def _local_synonyms(folder: Path) -> Path | None:

@@ -17,7 +17,6 @@ import tomllib
 from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
-from functools import lru_cache
 from pathlib import Path
 
 from .analysis import Analyzer
@@ -154,9 +153,9 @@ class Prepared:
     error: str | None = None
 
 
-def prepare_file(path: Path, aid: str, metadata: Mapping[str, object] | None, analyzer: Analyzer | None = None) -> Prepared:
+def prepare_file(path: Path, aid: str, metadata: Mapping[str, object] | None, analyzer: Analyzer) -> Prepared:
     """Read, clean, split and analyse one file. Touches no store, so it can run in another process."""
-    analyse = (analyzer or _default_analyzer()).terms
+    analyse = analyzer.terms
     try:
         try:
             data = path.read_bytes()
@@ -173,20 +172,15 @@ def prepare_file(path: Path, aid: str, metadata: Mapping[str, object] | None, an
     return Prepared(aid, article.source, state, sentences, tuple(warnings))
 
 
-@lru_cache(maxsize=1)
-def _default_analyzer() -> Analyzer:
-    return Analyzer()
-
-
-def _prepare_job(job: tuple[Path, str, Mapping[str, object] | None]) -> Prepared:
+def _prepare_job(job: tuple[Path, str, Mapping[str, object] | None, Analyzer]) -> Prepared:
     return prepare_file(*job)
 
 
-def _prepared(plan: IndexPlan, analyzer: Analyzer | None, workers: int) -> Iterator[tuple[Path, Prepared]]:
-    jobs = [(path, article_id(plan.folder, path), plan.metadata.get(article_id(plan.folder, path))) for path in plan.files]
+def _prepared(plan: IndexPlan, analyzer: Analyzer, workers: int) -> Iterator[tuple[Path, Prepared]]:
+    jobs = [(path, aid, plan.metadata.get(aid), analyzer) for path in plan.files for aid in [article_id(plan.folder, path)]]
     if workers < 2 or len(jobs) < PARALLEL_FROM:
         for job in jobs:
-            yield job[0], prepare_file(*job, analyzer)
+            yield job[0], prepare_file(*job)
         return
     context = multiprocessing.get_context("spawn")  # no fork: the caller may have threads (the Slack server)
     with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
@@ -211,7 +205,7 @@ def run_index(
     """
     stored = store.articles()
     added, updated, skipped, warnings = [], [], [], list(plan.warnings)
-    for path, ready in _prepared(plan, analyzer, workers if workers is not None else (os.cpu_count() or 1)):
+    for path, ready in _prepared(plan, analyzer or Analyzer(), workers if workers is not None else (os.cpu_count() or 1)):
         aid = ready.article_id
         if ready.error is not None or ready.source is None or ready.state is None:
             reason = ready.error or "unreadable"

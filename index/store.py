@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
+from itertools import islice
 from pathlib import Path
 
 import sqlite_utils
@@ -207,7 +208,7 @@ class Store:
         count = self.counts()[1]
         step = max(count // max(limit, 1), 1)
         rows = self.db.execute(f"{_PASSAGE_SQL} where id % ? = 0 limit ?", [step, limit]).fetchall()
-        return [Passage(*row) for row in rows] or list(self.iter_passages())[:limit]
+        return [Passage(*row) for row in rows] or list(islice(self.iter_passages(), limit))
 
     def iter_passages(self) -> Iterator[Passage]:
         for row in self.db.execute(f"{_PASSAGE_SQL} order by id"):

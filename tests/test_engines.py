@@ -180,3 +180,24 @@ def test_queries_keep_working_during_an_ingest(seeds_dir: Path, tmp_path: Path) 
     assert answered > 5
     assert reader.search("w1x w2x", 1)  # the reader sees the new articles once they are in
     assert engine_folder(db).is_dir()
+
+
+def test_the_same_corpus_answers_while_it_ingests(seeds_dir: Path, tmp_path: Path) -> None:
+    """As in `quotebot serve`: the refresher ingests while questions arrive on the same Corpus."""
+    corpus = Corpus.open(CorpusConfig(folder=seeds_dir, db_path=tmp_path / "q.db"))
+    corpus.index()
+    corpus.search("Oreshnik", 1)
+    make_corpus(seeds_dir / "more", 400)
+    done = threading.Event()
+    thread = threading.Thread(target=lambda: (corpus.index(), done.set()))
+    thread.start()
+    answered_during = 0
+    while not done.is_set():
+        hits = corpus.search("what did Russia give North Korea", 3)
+        assert hits and "Russia" in hits[0].passage.text
+        if not done.is_set():
+            answered_during += 1
+    thread.join()
+    assert answered_during > 5  # questions did not wait for the ingest to finish
+    assert corpus.search("w1x w2x", 1)  # and the engine caught up afterwards
+    assert corpus.searcher.engine.doc_count == corpus.store.counts()[1]

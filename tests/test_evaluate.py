@@ -17,7 +17,7 @@ ROOT = Path(__file__).resolve().parent.parent
 GOLD = ROOT / "eval" / "gold.jsonl"
 
 # Floors: a little under the figures measured when the retrieval work landed (README, "Answer quality").
-FLOORS = {"p_at_1": 0.85, "mrr": 0.88, "ndcg": 0.78, "correctly_declined": 0.80, "restatement_first_max": 0.05}
+FLOORS = {"p_at_1": 0.85, "mrr": 0.88, "ndcg": 0.78, "correctly_declined": 0.80, "restatement_first_max": 0.02}
 PARAPHRASE_P_AT_1 = 0.60
 WRONGLY_DECLINED_MAX = 0.10
 
