@@ -32,12 +32,14 @@ ANALYSIS_VERSION = "english-snowball-1"
 _TOKEN = re.compile(r"[^\W_]+(?:['.\-][^\W_]+)*\.?", re.UNICODE)
 _THOUSANDS = re.compile(r"(?<=\d)[,.](?=\d{3}\b)")
 _ACRONYM = re.compile(r"^(?:[A-Za-z]\.){2,}$")
+_INNER = re.compile(r"[.\-]")
 _APOSTROPHES = str.maketrans({"’": "'", "‘": "'", "ʼ": "'", "`": "'", "‐": "-", "‑": "-", "–": "-"})
 
 
 def normalise(text: str) -> str:
     """Unicode NFKC, one kind of apostrophe and hyphen, no thousands separators."""
-    text = unicodedata.normalize("NFKC", text).translate(_APOSTROPHES)
+    if not text.isascii():  # ASCII is already in NFKC and has no curly apostrophes
+        text = unicodedata.normalize("NFKC", text).translate(_APOSTROPHES)
     return _THOUSANDS.sub("", text)
 
 
@@ -47,26 +49,30 @@ def tokens(text: str) -> Iterator[str]:
     Acronyms that would collide with stopwords (US, IT, WHO) are kept when written in capitals.
     """
     for raw in _TOKEN.findall(normalise(text)):
-        if _ACRONYM.match(raw):
-            raw = raw.replace(".", "")
-        raw = raw.rstrip(".")
-        if raw.endswith("'s") or raw.endswith("'S"):
-            raw = raw[:-2]
-        raw = raw.rstrip("'")
-        if not raw:
-            continue
-        if "'" in raw:  # contractions: didn't -> didn, t
-            yield from (part.casefold() for part in raw.split("'") if part)
-            continue
-        shouting = raw.isupper() and len(raw) >= 2
-        parts = [p for p in re.split(r"[.\-]", raw) if p]
-        folded = raw.replace("-", "").replace(".", "").casefold()
-        if shouting and folded in STOPWORDS:
-            yield folded + "_"  # US the country, not us the pronoun
-            continue
-        yield from (part.casefold() for part in parts)
-        if len(parts) > 1:
-            yield folded
+        yield from _word_forms(raw)
+
+
+def _word_forms(raw: str) -> list[str]:
+    """The tokens of one raw word as the tokenizer found it."""
+    if _ACRONYM.match(raw):
+        raw = raw.replace(".", "")
+    raw = raw.rstrip(".")
+    if raw.endswith("'s") or raw.endswith("'S"):
+        raw = raw[:-2]
+    raw = raw.rstrip("'")
+    if not raw:
+        return []
+    if "'" in raw:  # contractions: didn't -> didn, t
+        return [part.casefold() for part in raw.split("'") if part]
+    shouting = raw.isupper() and len(raw) >= 2
+    parts = [p for p in _INNER.split(raw) if p]
+    folded = raw.replace("-", "").replace(".", "").casefold()
+    if shouting and folded in STOPWORDS:
+        return [folded + "_"]  # US the country, not us the pronoun
+    forms = [part.casefold() for part in parts]
+    if len(parts) > 1:
+        forms.append(folded)
+    return forms
 
 
 @lru_cache(maxsize=4)
@@ -79,10 +85,13 @@ def _stemmer(language: str) -> Stemmer.Stemmer:
 class Analyzer:
     """Turns text into index terms: tokens without stopwords, Snowball-stemmed."""
 
+    CACHE_SIZE = 200_000  # distinct raw words remembered with their terms; news vocabulary repeats
+
     def __init__(self, language: str = "english", stopwords: Iterable[str] = STOPWORDS) -> None:
         self.language = language
         self.stopwords = frozenset(stopwords)
         self._stem = _stemmer(language).stemWord
+        self._known: dict[str, tuple[str, ...]] = {}
 
     def __reduce__(self) -> tuple[type[Analyzer], tuple[str, frozenset[str]]]:
         # Rebuilt from its settings in another process (the stemmer itself cannot be pickled).
@@ -95,4 +104,13 @@ class Analyzer:
 
     def terms(self, text: str) -> list[str]:
         """Index terms of a text, in order, repeats kept (term frequency matters)."""
-        return [self.stem(t) for t in tokens(text) if t not in self.stopwords]
+        known = self._known
+        out: list[str] = []
+        for raw in _TOKEN.findall(normalise(text)):
+            found = known.get(raw)
+            if found is None:
+                if len(known) >= self.CACHE_SIZE:
+                    known.clear()
+                found = known[raw] = tuple(self.stem(t) for t in _word_forms(raw) if t not in self.stopwords)
+            out.extend(found)
+        return out

@@ -48,7 +48,7 @@ _CALL_TO_ACTION = re.compile(
     re.I,
 )
 _CREDIT = re.compile(
-    r"(\b[A-Z][A-Z'\-]+(?:\s[A-Z][A-Z'\-]+)*/(?:[A-Z][A-Za-z]*/?)+)"  # GAVRIIL GRIGOROV/POOL/AFP
+    r"(?-i:\b[A-Z][A-Z'\-]+(?:\s[A-Z][A-Z'\-]+)*/(?:[A-Z][A-Za-z]*/?)+)"  # GAVRIIL GRIGOROV/POOL/AFP, in capitals
     r"|\bvia Getty Images?\b|\b(?:Getty|Shutterstock|Alamy) Images?\b"
     r"|^\s*\(?(?:photo|photograph|picture|image|credit|video|illustration)s?\s*(?:credit)?\s*[:/]",
     re.I,

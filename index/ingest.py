@@ -1,8 +1,9 @@
 """Bring a folder of articles into the store: new and changed files in, deleted files out.
 
 Work is planned first (`plan_index`, cheap: file sizes and times) and then run (`run_index`), so
-a front end can show progress. Each article is written in its own transaction: an interrupted
-run leaves every article either as it was or fully updated, and the next run finishes the rest.
+a front end can show progress. Articles are committed whole, a few hundred milliseconds' worth at a
+time: an interrupted run leaves every article either as it was or fully updated, and the next run
+finishes the rest.
 A file that cannot be used is skipped with the reason; if an earlier version of it was indexed,
 that version keeps serving.
 """
@@ -13,11 +14,13 @@ import hashlib
 import logging
 import multiprocessing
 import os
+import time
 import tomllib
 from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 from .analysis import Analyzer
 from .articles import ArticleError, read_article_file
@@ -26,6 +29,7 @@ from .sentences import split_sentences
 from .store import FileState, Store
 
 logger = logging.getLogger(__name__)
+T = TypeVar("T")
 
 ARTICLE_SUFFIXES = frozenset({".txt", ".md"})
 METADATA_FILE = "metadata.toml"
@@ -139,6 +143,7 @@ def article_sentences(article: Article) -> list[tuple[int, str]]:
 
 
 PARALLEL_FROM = 200  # files; below this, reading in other processes costs more than it saves
+COMMIT_SECONDS = 0.25  # a bulk run commits the articles written in this long together
 
 
 @dataclass(frozen=True)
@@ -197,29 +202,35 @@ def run_index(
     on_file: Callable[[Path], None] | None = None,
     analyzer: Analyzer | None = None,
     workers: int | None = None,
+    commit_seconds: float = COMMIT_SECONDS,
 ) -> IndexReport:
     """Carry out a plan. `on_file` is called after each file, for progress.
 
     Files are read, cleaned, split and analysed in `workers` processes (default: one per core) when
-    there are many; this process writes them to the store, one transaction per article.
+    there are many; this process writes them to the store. Articles that arrive within `commit_seconds`
+    are committed together: an interruption loses at most that batch, and never part of an article.
     """
     stored = store.articles()
     added, updated, skipped, warnings = [], [], [], list(plan.warnings)
-    for path, ready in _prepared(plan, analyzer or Analyzer(), workers if workers is not None else (os.cpu_count() or 1)):
-        aid = ready.article_id
-        if ready.error is not None or ready.source is None or ready.state is None:
-            reason = ready.error or "unreadable"
-            if aid in stored:
-                reason += "; the version indexed earlier stays"
-            skipped.append(SkippedFile(aid, reason))
-            logger.warning("skipped %s: %s", aid, reason)
-            _remember_skipped(store, path, aid, reason)
-        else:
-            store.put_article(ready.source, ready.state, ready.sentences)
-            warnings.extend(ready.warnings)
-            (updated if aid in stored else added).append(aid)
+    prepared = _prepared(plan, analyzer or Analyzer(), workers if workers is not None else (os.cpu_count() or 1))
+    for batch in _batches(prepared, commit_seconds):
+        with store.transaction():  # whole articles only: a batch commits together or not at all
+            for path, ready in batch:
+                aid = ready.article_id
+                if ready.error is not None or ready.source is None or ready.state is None:
+                    reason = ready.error or "unreadable"
+                    if aid in stored:
+                        reason += "; the version indexed earlier stays"
+                    skipped.append(SkippedFile(aid, reason))
+                    logger.warning("skipped %s: %s", aid, reason)
+                    _remember_skipped(store, path, aid, reason)
+                else:
+                    store.put_article(ready.source, ready.state, ready.sentences)
+                    warnings.extend(ready.warnings)
+                    (updated if aid in stored else added).append(aid)
         if on_file:
-            on_file(path)
+            for path, _ in batch:
+                on_file(path)
     for aid in plan.removed:
         store.remove_article(aid)
     if plan.whole_folder:
@@ -241,6 +252,19 @@ def run_index(
         skipped=(*plan.still_skipped, *skipped),
         warnings=tuple(warnings),
     )
+
+
+def _batches(items: Iterator[T], seconds: float, most: int = 1000) -> Iterator[list[T]]:
+    """The items in lists of what arrived within `seconds` (at most `most`), to commit together."""
+    batch: list[T] = []
+    started = time.monotonic()
+    for item in items:
+        batch.append(item)
+        if len(batch) >= most or time.monotonic() - started >= seconds:
+            yield batch
+            batch, started = [], time.monotonic()
+    if batch:
+        yield batch
 
 
 def _remember_skipped(store: Store, path: Path, aid: str, reason: str) -> None:

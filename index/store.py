@@ -258,9 +258,9 @@ class Store:
         is stored once; a near-identical sentence already stored for another article joins its group.
         """
         with self.transaction():
-            self._delete_passages(source.article_id)
-            self.db.execute("delete from skipped where id = ?", [source.article_id])
-            self.db["sources"].upsert(_source_row(source, file, 0), pk="id")
+            execute = self.db.conn.execute
+            execute("delete from passages where article_id = ?", [source.article_id])
+            execute("delete from skipped where id = ?", [source.article_id])
             seen: set[str] = set()
             next_id = self._next_passage_id()
             rows = []
@@ -271,26 +271,14 @@ class Store:
                 seen.add(key)
                 head, tail = block_keys(key)
                 group_id = self._find_group(source.article_id, text, key, head, tail) or next_id
-                rows.append(
-                    {
-                        "id": next_id,
-                        "article_id": source.article_id,
-                        "position": len(rows),
-                        "paragraph": paragraph,
-                        "text": text,
-                        "terms": terms,
-                        "fingerprint": key,
-                        "head_key": head,
-                        "tail_key": tail,
-                        "group_id": group_id,
-                    }
-                )
+                rows.append((next_id, source.article_id, len(rows), paragraph, text, terms, key, head, tail, group_id))
                 next_id += 1
-            self.db["passages"].insert_all(rows)
-            self.db["sources"].update(source.article_id, {"sentences": len(rows), "repeats": len(sentences) - len(rows)})
-            self.db.execute("update meta set value = ? where key = 'next_passage_id'", [str(next_id)])
+            repeats = len(sentences) - len(rows)
+            execute(_UPSERT_SOURCE, _source_row(source, file, len(rows), repeats))
+            self.db.conn.executemany(_INSERT_PASSAGE, rows)
+            execute("update meta set value = ? where key = 'next_passage_id'", [str(next_id)])
             self._bump_generation(source.article_id)
-        return len(sentences) - len(rows)
+        return repeats
 
     def reanalyse(self, analyse: Callable[[str], list[str]], version: str) -> None:
         """Recompute every passage's terms after the analysis changed, and mark every article changed."""
@@ -333,6 +321,13 @@ class Store:
 
 
 _PASSAGE_SQL = "select id, article_id, position, paragraph, text, group_id, terms from passages"
+_SOURCE_COLUMNS = ("id", "title", "outlet", "published", "url", "size", "mtime_ns", "sha256", "sentences", "repeats")
+_UPSERT_SOURCE = (
+    f"insert into sources ({', '.join(_SOURCE_COLUMNS)}) values ({', '.join('?' for _ in _SOURCE_COLUMNS)}) "
+    f"on conflict(id) do update set {', '.join(f'{c} = excluded.{c}' for c in _SOURCE_COLUMNS[1:])}"
+)
+_PASSAGE_COLUMNS = ("id", "article_id", "position", "paragraph", "text", "terms", "fingerprint", "head_key", "tail_key", "group_id")
+_INSERT_PASSAGE = f"insert into passages ({', '.join(_PASSAGE_COLUMNS)}) values ({', '.join('?' for _ in _PASSAGE_COLUMNS)})"
 
 
 def _marks(values: Sequence[object]) -> str:
@@ -350,15 +345,7 @@ def _source(row: Sequence[object]) -> Source:
     )
 
 
-def _source_row(source: Source, file: FileState, sentences: int) -> dict[str, object]:
-    return {
-        "id": source.article_id,
-        "title": source.title,
-        "outlet": source.outlet,
-        "published": source.published.isoformat() if source.published else None,
-        "url": source.url,
-        "size": file.size,
-        "mtime_ns": file.mtime_ns,
-        "sha256": file.sha256,
-        "sentences": sentences,
-    }
+def _source_row(source: Source, file: FileState, sentences: int, repeats: int) -> tuple[object, ...]:
+    published = source.published.isoformat() if source.published else None
+    row = (source.article_id, source.title, source.outlet, published, source.url, file.size, file.mtime_ns, file.sha256)
+    return (*row, sentences, repeats)

@@ -115,6 +115,24 @@ def test_made_up_page_is_cleaned_by_the_same_rules() -> None:
     ]
 
 
+@pytest.mark.parametrize(
+    "line",
+    [
+        "Officials said the talks and/or a summit would follow in the coming weeks, according to the ministry.",
+        "The Seoul/Washington alliance has held for seventy years, the minister told reporters on Friday.",
+    ],
+)
+def test_prose_with_a_slash_is_not_a_photo_credit(line: str) -> None:
+    assert [p.text for p in clean_article(line + "\n", "slash.txt").paragraphs] == [line]
+
+
+def test_capitalised_credit_is_furniture() -> None:
+    page = "Troops crossed the river at dawn, the army said in a statement.\nGAVRIIL GRIGOROV/POOL/AFP\n"
+    assert [p.text for p in clean_article(page, "credit.txt").paragraphs] == [
+        "Troops crossed the river at dawn, the army said in a statement."
+    ]
+
+
 def test_user_metadata_overrides_inferred() -> None:
     article = clean_seed("001_d115848965a0cdd8.txt")
     given = apply_metadata(article, {"title": "Russia supplied missiles", "url": "https://news.example/a", "published": "2024-11-23"})

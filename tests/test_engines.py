@@ -6,10 +6,12 @@ import json
 import os
 import random
 import signal
+import sqlite3
 import subprocess
 import sys
 import threading
 import time
+from contextlib import closing
 from pathlib import Path
 
 import pytest
@@ -129,14 +131,18 @@ def test_a_sync_cut_short_is_redone_without_duplicates(seeds_dir: Path, tmp_path
 
 def test_kill_9_during_index_leaves_a_serving_index_and_the_next_run_finishes(tmp_path: Path) -> None:
     data = tmp_path / "data"
-    make_corpus(data, 1500)
+    make_corpus(data, 6000)
     db = tmp_path / "q.db"
     command = [sys.executable, "-m", "bot", "--data", str(data), "--db", str(db), "index"]
     environ = {k: v for k, v in os.environ.items() if not k.startswith("QUOTEBOT_")}
-    for delay in (1.0, 2.0, 3.0):
+    killed_midway = 0
+    for stored_before_kill in (1, 2000, 4000):
         process = subprocess.Popen(command, env=environ, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        time.sleep(delay)
-        process.send_signal(signal.SIGKILL)
+        while process.poll() is None and _stored_articles(db) < stored_before_kill:
+            time.sleep(0.005)
+        if process.poll() is None:
+            process.send_signal(signal.SIGKILL)
+            killed_midway += 1
         process.wait()
         corpus = Corpus.open(CorpusConfig(folder=data, db_path=db))
         stored = corpus.store.articles()
@@ -146,11 +152,23 @@ def test_kill_9_during_index_leaves_a_serving_index_and_the_next_run_finishes(tm
             assert corpus.search(passages[0].text, 1)  # whatever was committed is searchable
             assert corpus.searcher.engine.doc_count == len(passages)
         corpus.close()
+    assert killed_midway >= 2  # the kills really landed while the index was being written
     finished = subprocess.run(command, env=environ, capture_output=True, text=True, timeout=600)
     assert finished.returncode == 0, finished.stderr
-    assert "Indexed 1500 articles" in finished.stdout
+    assert "Indexed 6000 articles" in finished.stdout
     corpus = Corpus.open(CorpusConfig(folder=data, db_path=db))
     assert corpus.searcher.engine.doc_count == corpus.store.counts()[1]
+
+
+def _stored_articles(db: Path) -> int:
+    """Articles committed so far, read as another process would; 0 while the database is being created."""
+    if not db.exists():
+        return 0
+    try:
+        with closing(sqlite3.connect(db, timeout=1)) as conn:
+            return int(conn.execute("select count(*) from sources").fetchone()[0])
+    except sqlite3.Error:
+        return 0
 
 
 def test_queries_keep_working_during_an_ingest(seeds_dir: Path, tmp_path: Path) -> None:

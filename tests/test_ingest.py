@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import os
+import sqlite3
 from pathlib import Path
 
 import pytest
 
-from index.ingest import index_folder, plan_index
+from index.ingest import index_folder, plan_index, run_index
 from index.store import Store
 
 GOOD = "Officials said the bridge would reopen in March. Engineers finished the repairs early.\n"
@@ -103,13 +104,50 @@ def test_interrupted_run_leaves_whole_articles_and_the_next_run_finishes(seeds_d
             raise KeyboardInterrupt
 
     with pytest.raises(KeyboardInterrupt):
-        index_folder(seeds_dir, store, on_file=stop_after_two)
+        run_index(plan_index(seeds_dir, store), store, on_file=stop_after_two, commit_seconds=0)  # one per batch
     reopened = Store(db)
     articles = reopened.articles()
     assert len(articles) == 2
     assert all(a.sentences == len([p for p in reopened.iter_passages() if p.article_id == aid]) for aid, a in articles.items())
     report = index_folder(seeds_dir, reopened)
     assert len(report.added) == 3 and report.articles == 5
+
+
+class FailingStore(Store):
+    """A store whose third article write fails, as a full disk would."""
+
+    def __init__(self, path: Path) -> None:
+        super().__init__(path)
+        self.writes = 0
+
+    def put_article(self, *args, **kwargs) -> int:  # type: ignore[no-untyped-def]
+        self.writes += 1
+        if self.writes == 3:
+            raise sqlite3.OperationalError("database or disk is full")
+        return super().put_article(*args, **kwargs)
+
+
+def test_a_failed_write_leaves_every_article_whole(seeds_dir: Path, tmp_path: Path) -> None:
+    db = tmp_path / "i.db"
+    store = Store(db)
+    index_folder(seeds_dir, store)
+    before = _texts_by_article(store)
+    added = "A sentence added to every article today."
+    for path in seeds_dir.glob("*.txt"):
+        path.write_text(path.read_text(encoding="utf-8") + f"\n{added}\n", encoding="utf-8")
+    with pytest.raises(sqlite3.OperationalError):
+        index_folder(seeds_dir, FailingStore(db))
+    after = _texts_by_article(Store(db))
+    assert all(after[aid] in (texts, texts | {added}) for aid, texts in before.items())  # old or new, never half
+    report = index_folder(seeds_dir, Store(db))
+    assert report.articles == 5 and all(added in texts for texts in _texts_by_article(Store(db)).values())
+
+
+def _texts_by_article(store: Store) -> dict[str, set[str]]:
+    texts: dict[str, set[str]] = {}
+    for passage in store.iter_passages():
+        texts.setdefault(passage.article_id, set()).add(passage.text)
+    return texts
 
 
 def test_metadata_file_applies_and_changes_reindex(seeds_dir: Path) -> None:

@@ -16,11 +16,11 @@ def golden_cases() -> list[dict]:
     return json.loads(path.read_text(encoding="utf-8"))
 
 
-def test_golden_rules_score_at_least_44_of_48() -> None:
+def test_golden_rules_score_at_least_47_of_48() -> None:
     cases = golden_cases()
-    passed = sum(1 for case in cases if segment(case["text"]) == case["expected"])
+    failed = [case["id"] for case in cases if segment(case["text"]) != case["expected"]]
     assert len(cases) == 48
-    assert passed >= 44
+    assert len(failed) <= 1, failed
 
 
 @pytest.mark.parametrize(
@@ -53,14 +53,35 @@ def bundled_paragraphs() -> list[str]:
     return [p.text for f in sorted(data.glob("*.txt")) for p in clean_article(f.read_text(encoding="utf-8"), f.name).paragraphs]
 
 
-def test_fast_path_agrees_with_pysbd_wherever_it_is_taken() -> None:
-    from index.sentences import _segmenter, is_plain
+def test_both_segmenters_agree_on_news_paragraphs() -> None:
+    from index.sentences import _pysbd, needs_pysbd
 
-    texts = bundled_paragraphs() + [case["text"] for case in golden_cases()]
-    plain = [t for t in texts if is_plain(t)]
-    assert len(plain) >= 10  # the fast path is really used
-    for text in plain:
-        assert segment(text) == [s.strip() for s in _segmenter().segment(text) if s.strip()], text
+    paragraphs = bundled_paragraphs()
+    assert not any(needs_pysbd(p) for p in paragraphs)  # the fast segmenter is the one used on news
+    for text in paragraphs:
+        assert segment(text) == [s.strip() for s in _pysbd().segment(text) if s.strip()], text
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("1. The first item 2. The second item", ["1. The first item", "2. The second item"]),
+        ("a. The first item b. The second item", ["a. The first item", "b. The second item"]),
+        (
+            "He stopped . . . and then went on. The rest followed.",
+            ["He stopped . . . and then went on.", "The rest followed."],
+        ),
+    ],
+)
+def test_lists_and_spaced_ellipses(text: str, expected: list[str]) -> None:
+    assert segment(text) == expected
+
+
+def test_sentence_ending_in_a_number_is_not_a_list() -> None:
+    from index.sentences import needs_pysbd
+
+    assert not needs_pysbd("The war began in 2022. It has not ended.")
+    assert segment("The war began in 2022. It has not ended.") == ["The war began in 2022.", "It has not ended."]
 
 
 def test_sentences_are_exact_substrings() -> None:
