@@ -47,12 +47,9 @@ _CALL_TO_ACTION = re.compile(
     r"click here|tap here|read more|watch now|listen now|get the app|open in app|newsletter)\b",
     re.I,
 )
-_CREDIT = re.compile(
-    r"(?-i:\b[A-Z][A-Z'\-]+(?:\s[A-Z][A-Z'\-]+)*/(?:[A-Z][A-Za-z]*/?)+)"  # GAVRIIL GRIGOROV/POOL/AFP, in capitals
-    r"|\bvia Getty Images?\b|\b(?:Getty|Shutterstock|Alamy) Images?\b"
-    r"|^\s*\(?(?:photo|photograph|picture|image|credit|video|illustration)s?\s*(?:credit)?\s*[:/]",
-    re.I,
-)
+_CREDIT_SLASH = re.compile(r"\b[A-Z][A-Z'\-]+(?:\s[A-Z][A-Z'\-]+)*/(?:[A-Z][A-Za-z]*/?)+")  # GAVRIIL GRIGOROV/POOL/AFP
+_PICTURE_AGENCY = re.compile(r"\b(?:Getty|GETTY|Shutterstock|SHUTTERSTOCK|Alamy|ALAMY) (?:Images?|IMAGES?)\b")
+_PHOTO_LABEL = re.compile(r"^\s*\(?(?:photo|photograph|picture|image|credit|video|illustration)s?\s*(?:credit)?\s*[:/]", re.I)
 _CAPTION_LEAD = re.compile(
     r"^(?:in )?this (?:\w+ ){0,2}(?:photo|photograph|picture|image|handout|file photo|video grab)\b", re.I
 )
@@ -93,9 +90,9 @@ def words(line: str) -> list[str]:
     return _WORD.findall(line)
 
 
-def is_prose(line: str) -> bool:
-    """True when a line reads as running text rather than page furniture."""
-    n = len(words(line))
+def is_prose(line: str, n: int | None = None) -> bool:
+    """True when a line (of `n` words, if counted already) reads as running text rather than page furniture."""
+    n = len(words(line)) if n is None else n
     if n >= 12:
         return True
     return n >= 4 and line.rstrip()[-1] in _TERMINAL
@@ -106,15 +103,18 @@ def is_furniture(line: str) -> bool:
     n = len(words(line))
     if n == 0:
         return True
-    if _URL.search(line) and n < 15:
+    if is_credit(line) or _CAPTION_LEAD.search(line):
         return True
-    if _CREDIT.search(line) or _CAPTION_LEAD.search(line):
-        return True
-    if _CALL_TO_ACTION.search(line) and n < 15:
+    if n < 15 and (_URL.search(line) or _CALL_TO_ACTION.search(line)):
         return True
     if line.rstrip().endswith(":") and n < 8:
         return True
-    return not is_prose(line)
+    return not is_prose(line, n)
+
+
+def is_credit(line: str) -> bool:
+    """A photo credit: CAPITALS/AGENCY, a picture agency's name, or a "Photo:" label."""
+    return bool(("/" in line and _CREDIT_SLASH.search(line)) or _PICTURE_AGENCY.search(line) or _PHOTO_LABEL.match(line))
 
 
 def looks_like_headline(line: str) -> bool:
@@ -124,7 +124,7 @@ def looks_like_headline(line: str) -> bool:
 
 def is_furniture_strict(line: str) -> bool:
     """Furniture by content (links, calls to action, credits), whatever the line's length."""
-    return bool(_URL.search(line) or _CREDIT.search(line) or _CAPTION_LEAD.search(line) or _CALL_TO_ACTION.search(line))
+    return bool(_URL.search(line) or is_credit(line) or _CAPTION_LEAD.search(line) or _CALL_TO_ACTION.search(line))
 
 
 def _blocks(text: str) -> list[str]:

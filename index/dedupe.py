@@ -8,6 +8,7 @@ the last words), so the store only compares a sentence with the few that could b
 
 from __future__ import annotations
 
+import hashlib
 import re
 from difflib import SequenceMatcher
 
@@ -23,10 +24,14 @@ def fingerprint(text: str) -> str:
     return " ".join(_WORD.findall(normalise(text).casefold()))
 
 
-def block_keys(key: str) -> tuple[str, str]:
-    """The first and last few words of a fingerprint."""
+def block_keys(key: str) -> tuple[int, int]:
+    """The first and the last few words of a fingerprint, each hashed to a 64-bit integer (small to index)."""
     words = key.split()
-    return " ".join(words[:KEY_WORDS]), " ".join(words[-KEY_WORDS:])
+    return _hash64(" ".join(words[:KEY_WORDS])), _hash64(" ".join(words[-KEY_WORDS:]))
+
+
+def _hash64(text: str) -> int:
+    return int.from_bytes(hashlib.blake2b(text.encode(), digest_size=8).digest(), "little", signed=True)
 
 
 def similarity(a: str, b: str) -> float:
@@ -36,3 +41,14 @@ def similarity(a: str, b: str) -> float:
 
 def is_near_duplicate(a: str, b: str) -> bool:
     return similarity(a, b) >= SIMILARITY
+
+
+def same_sentence(key_a: str, key_b: str) -> bool:
+    """Near-duplicates, from their fingerprints; cheap bounds first, as most candidates are not copies."""
+    if key_a == key_b:
+        return True
+    a, b = key_a.split(), key_b.split()
+    if 2 * min(len(a), len(b)) < SIMILARITY * (len(a) + len(b)):  # even a full match of the shorter is too little
+        return False
+    matcher = SequenceMatcher(None, a, b, autojunk=False)
+    return matcher.quick_ratio() >= SIMILARITY and matcher.ratio() >= SIMILARITY

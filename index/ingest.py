@@ -26,7 +26,7 @@ from .analysis import Analyzer
 from .articles import ArticleError, read_article_file
 from .models import Article, IndexReport, SkippedFile, Source
 from .sentences import split_sentences
-from .store import FileState, Store
+from .store import FileState, NewPassage, Store, new_passage
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -153,13 +153,13 @@ class Prepared:
     article_id: str
     source: Source | None
     state: FileState | None
-    sentences: tuple[tuple[int, str, str], ...] = ()
+    sentences: tuple[NewPassage, ...] = ()
     warnings: tuple[str, ...] = ()
     error: str | None = None
 
 
 def prepare_file(path: Path, aid: str, metadata: Mapping[str, object] | None, analyzer: Analyzer) -> Prepared:
-    """Read, clean, split and analyse one file. Touches no store, so it can run in another process."""
+    """Read, clean, split, analyse and fingerprint one file. Touches no store, so it can run in another process."""
     analyse = analyzer.terms
     try:
         try:
@@ -169,7 +169,7 @@ def prepare_file(path: Path, aid: str, metadata: Mapping[str, object] | None, an
             raise ArticleError(f"cannot read: {error.strerror or error}") from error
         state = FileState(size=stat.st_size, mtime_ns=stat.st_mtime_ns, sha256=hashlib.sha256(data).hexdigest())
         article, warnings = read_article_file(data, aid, dict(metadata) if metadata else None)
-        sentences = tuple((p, s, " ".join(analyse(s))) for p, s in article_sentences(article))
+        sentences = tuple(new_passage(p, s, " ".join(analyse(s))) for p, s in article_sentences(article))
         if not sentences:
             raise ArticleError("no sentences found after removing page furniture")
     except ArticleError as error:
@@ -215,6 +215,7 @@ def run_index(
     prepared = _prepared(plan, analyzer or Analyzer(), workers if workers is not None else (os.cpu_count() or 1))
     for batch in _batches(prepared, commit_seconds):
         with store.transaction():  # whole articles only: a batch commits together or not at all
+            good = []
             for path, ready in batch:
                 aid = ready.article_id
                 if ready.error is not None or ready.source is None or ready.state is None:
@@ -225,9 +226,10 @@ def run_index(
                     logger.warning("skipped %s: %s", aid, reason)
                     _remember_skipped(store, path, aid, reason)
                 else:
-                    store.put_article(ready.source, ready.state, ready.sentences)
+                    good.append((ready.source, ready.state, ready.sentences))
                     warnings.extend(ready.warnings)
                     (updated if aid in stored else added).append(aid)
+            store.put_articles(good)
         if on_file:
             for path, _ in batch:
                 on_file(path)

@@ -11,16 +11,17 @@ import sqlite3
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import NamedTuple
 from datetime import date
 from itertools import islice
 from pathlib import Path
 
 import sqlite_utils
 
-from .dedupe import block_keys, fingerprint, is_near_duplicate
+from .dedupe import block_keys, fingerprint, same_sentence
 from .models import Passage, Source
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: block keys are hashed to integers
 
 
 @dataclass(frozen=True)
@@ -37,6 +38,22 @@ class StoredArticle:
     source: Source
     file: FileState
     sentences: int
+
+
+class NewPassage(NamedTuple):
+    """A sentence on its way into the store, with the keys that find its copies in other articles."""
+
+    paragraph: int
+    text: str
+    terms: str  # the analysed terms, space-separated
+    fingerprint: str
+    head_key: int
+    tail_key: int
+
+
+def new_passage(paragraph: int, text: str, terms: str) -> NewPassage:
+    key = fingerprint(text)
+    return NewPassage(paragraph, text, terms, key, *block_keys(key))
 
 
 class Store:
@@ -63,6 +80,7 @@ class Store:
 
     def _ensure_schema(self) -> None:
         if "sources" in self.db.table_names():
+            self._migrate()
             return
         # (the change log lets derived indexes catch up article by article)
         with self.transaction():
@@ -90,8 +108,8 @@ class Store:
                     "text": str,
                     "terms": str,
                     "fingerprint": str,
-                    "head_key": str,
-                    "tail_key": str,
+                    "head_hash": int,
+                    "tail_hash": int,
                     "group_id": int,
                 },
                 pk="id",
@@ -99,14 +117,36 @@ class Store:
             )
             self.db["passages"].create_index(["article_id", "position"], unique=True)
             self.db["passages"].create_index(["group_id"])
-            self.db["passages"].create_index(["head_key"])
-            self.db["passages"].create_index(["tail_key"])
+            self.db["passages"].create_index(["head_hash"])
+            self.db["passages"].create_index(["tail_hash"])
             self.db["changes"].create({"generation": int, "article_id": str}, pk="generation")
             self.db["skipped"].create({"id": str, "size": int, "mtime_ns": int, "reason": str}, pk="id")
             self.db["meta"].create({"key": str, "value": str}, pk="key")
             self.db["meta"].insert({"key": "schema_version", "value": str(SCHEMA_VERSION)})
             self.db["meta"].insert({"key": "generation", "value": "0"})
             self.db["meta"].insert({"key": "next_passage_id", "value": "1"})
+
+    def _migrate(self) -> None:
+        """Bring a store written by an earlier version up to this schema, in one transaction."""
+        version = int(self.get_meta("schema_version") or SCHEMA_VERSION)
+        if version >= SCHEMA_VERSION:
+            return
+        with self.transaction():
+            if version < 2:  # block keys were text; they become hashes
+                passages = self.db["passages"]
+                passages.add_column("head_hash", int)
+                passages.add_column("tail_hash", int)
+                rows = self.db.execute("select id, fingerprint from passages").fetchall()
+                self.db.conn.executemany(
+                    "update passages set head_hash = ?, tail_hash = ? where id = ?",
+                    [(*block_keys(key), pid) for pid, key in rows],
+                )
+                for index in ("idx_passages_head_key", "idx_passages_tail_key"):
+                    self.db.execute(f"drop index if exists {index}")
+                passages.transform(drop={"head_key", "tail_key"})
+                passages.create_index(["head_hash"])
+                passages.create_index(["tail_hash"])
+            self.db.execute("update meta set value = ? where key = 'schema_version'", [str(SCHEMA_VERSION)])
 
     @contextmanager
     def transaction(self) -> Iterator[None]:
@@ -251,34 +291,61 @@ class Store:
 
     # -- writes ----------------------------------------------------------------------------
 
-    def put_article(self, source: Source, file: FileState, sentences: Sequence[tuple[int, str, str]]) -> int:
-        """Replace an article and its passages. Returns how many repeated sentences were dropped.
+    def put_article(self, source: Source, file: FileState, sentences: Sequence[NewPassage]) -> int:
+        """Replace an article and its passages. Returns how many repeated sentences were dropped."""
+        return self.put_articles([(source, file, sentences)])[0]
 
-        `sentences` are (paragraph number, verbatim text, analysed terms). A sentence repeated within the article
-        is stored once; a near-identical sentence already stored for another article joins its group.
+    def put_articles(self, articles: Sequence[tuple[Source, FileState, Sequence[NewPassage]]]) -> list[int]:
+        """Replace articles and their passages, all in one transaction. Returns each one's repeats dropped.
+
+        A sentence repeated within an article is stored once; a near-identical sentence already stored
+        for another article (or earlier in this batch) joins its group.
         """
+        if not articles:
+            return []
         with self.transaction():
-            execute = self.db.conn.execute
-            execute("delete from passages where article_id = ?", [source.article_id])
-            execute("delete from skipped where id = ?", [source.article_id])
-            seen: set[str] = set()
-            next_id = self._next_passage_id()
-            rows = []
-            for paragraph, text, terms in sentences:
-                key = fingerprint(text)
-                if key in seen:
-                    continue
-                seen.add(key)
-                head, tail = block_keys(key)
-                group_id = self._find_group(source.article_id, text, key, head, tail) or next_id
-                rows.append((next_id, source.article_id, len(rows), paragraph, text, terms, key, head, tail, group_id))
-                next_id += 1
-            repeats = len(sentences) - len(rows)
-            execute(_UPSERT_SOURCE, _source_row(source, file, len(rows), repeats))
-            self.db.conn.executemany(_INSERT_PASSAGE, rows)
-            execute("update meta set value = ? where key = 'next_passage_id'", [str(next_id)])
-            self._bump_generation(source.article_id)
+            conn = self.db.conn
+            ids = [(source.article_id,) for source, _, _ in articles]
+            conn.executemany("delete from passages where article_id = ?", ids)
+            conn.executemany("delete from skipped where id = ?", ids)
+            first_id = next_id = self._next_passage_id()
+            sources, rows, repeats = [], [], []
+            for source, file, sentences in articles:
+                seen: set[str] = set()
+                position = 0
+                for paragraph, text, terms, key, head, tail in sentences:
+                    if key in seen:
+                        continue
+                    seen.add(key)
+                    rows.append((next_id, source.article_id, position, paragraph, text, terms, key, head, tail, next_id))
+                    next_id += 1
+                    position += 1
+                repeats.append(len(sentences) - position)
+                sources.append(_source_row(source, file, position, repeats[-1]))
+            conn.executemany(_UPSERT_SOURCE, sources)
+            conn.executemany(_INSERT_PASSAGE, rows)
+            self._join_groups(first_id, next_id - 1)
+            conn.execute("update meta set value = ? where key = 'next_passage_id'", [str(next_id)])
+            self._bump_generation(*(article_id for article_id, in ids))
         return repeats
+
+    def _join_groups(self, first_id: int, last_id: int) -> None:
+        """Put each new passage (ids first..last) in the group of its earliest copy in another article.
+
+        Candidates share the first or the last words (the block keys); the database pairs them up in one
+        query, and only those pairs are compared.
+        """
+        pairs = self.db.execute(_COPY_CANDIDATES_SQL, [first_id, last_id, first_id, last_id]).fetchall()
+        joined: dict[int, int] = {}
+        tried: dict[int, int] = {}
+        for new_id, new_key, old_id, old_group, old_key in pairs:
+            if new_id in joined or tried.get(new_id, 0) >= MAX_COPY_CANDIDATES:
+                continue
+            tried[new_id] = tried.get(new_id, 0) + 1
+            if same_sentence(new_key, old_key):
+                joined[new_id] = joined.get(old_id, old_group)  # the copy may itself have joined a group just now
+        if joined:
+            self.db.conn.executemany("update passages set group_id = ? where id = ?", [(g, i) for i, g in joined.items()])
 
     def reanalyse(self, analyse: Callable[[str], list[str]], version: str) -> None:
         """Recompute every passage's terms after the analysis changed, and mark every article changed."""
@@ -287,8 +354,7 @@ class Store:
             self.db.conn.executemany(
                 "update passages set terms = ? where id = ?", [(" ".join(analyse(text)), pid) for pid, text in rows]
             )
-            for article_id in self.sources():
-                self._bump_generation(article_id)
+            self._bump_generation(*self.sources())
             self.db.execute("insert or replace into meta (key, value) values ('analysis', ?)", [version])
 
     def remove_article(self, article_id: str) -> None:
@@ -304,29 +370,34 @@ class Store:
         # Ids are never reused, so a derived index can't confuse an old passage with a new one.
         return int(self.db.execute("select value from meta where key = 'next_passage_id'").fetchone()[0])
 
-    def _bump_generation(self, article_id: str) -> None:
-        self.db.execute("update meta set value = cast(value as integer) + 1 where key = 'generation'")
-        self.db.execute("insert or replace into changes (generation, article_id) values (?, ?)", [self.generation, article_id])
-
-    def _find_group(self, article_id: str, text: str, key: str, head: str, tail: str) -> int | None:
-        rows = self.db.execute(
-            "select group_id, text, fingerprint from passages where article_id != ? and (head_key = ? or tail_key = ?) "
-            "order by id limit 50",
-            [article_id, head, tail],
-        ).fetchall()
-        for group_id, other_text, other_key in rows:
-            if other_key == key or is_near_duplicate(text, other_text):
-                return int(group_id)
-        return None
+    def _bump_generation(self, *article_ids: str) -> None:
+        """Record a change to each article, one generation each."""
+        first = self.generation + 1
+        self.db.conn.executemany(
+            "insert or replace into changes (generation, article_id) values (?, ?)",
+            [(first + n, article_id) for n, article_id in enumerate(article_ids)],
+        )
+        self.db.execute("update meta set value = ? where key = 'generation'", [str(first + len(article_ids) - 1)])
 
 
 _PASSAGE_SQL = "select id, article_id, position, paragraph, text, group_id, terms from passages"
+MAX_COPY_CANDIDATES = 50  # per new sentence; a very common opening is no evidence of a copy
+_COPY_CANDIDATES_SQL = """
+select n.id, n.fingerprint, o.id, o.group_id, o.fingerprint from passages n
+  join passages o on o.head_hash = n.head_hash and o.id < n.id and o.article_id != n.article_id
+  where n.id between ? and ?
+union
+select n.id, n.fingerprint, o.id, o.group_id, o.fingerprint from passages n
+  join passages o on o.tail_hash = n.tail_hash and o.id < n.id and o.article_id != n.article_id
+  where n.id between ? and ?
+order by 1, 3
+"""
 _SOURCE_COLUMNS = ("id", "title", "outlet", "published", "url", "size", "mtime_ns", "sha256", "sentences", "repeats")
 _UPSERT_SOURCE = (
     f"insert into sources ({', '.join(_SOURCE_COLUMNS)}) values ({', '.join('?' for _ in _SOURCE_COLUMNS)}) "
     f"on conflict(id) do update set {', '.join(f'{c} = excluded.{c}' for c in _SOURCE_COLUMNS[1:])}"
 )
-_PASSAGE_COLUMNS = ("id", "article_id", "position", "paragraph", "text", "terms", "fingerprint", "head_key", "tail_key", "group_id")
+_PASSAGE_COLUMNS = ("id", "article_id", "position", "paragraph", "text", "terms", "fingerprint", "head_hash", "tail_hash", "group_id")
 _INSERT_PASSAGE = f"insert into passages ({', '.join(_PASSAGE_COLUMNS)}) values ({', '.join('?' for _ in _PASSAGE_COLUMNS)})"
 
 

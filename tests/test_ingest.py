@@ -114,17 +114,11 @@ def test_interrupted_run_leaves_whole_articles_and_the_next_run_finishes(seeds_d
 
 
 class FailingStore(Store):
-    """A store whose third article write fails, as a full disk would."""
+    """A store whose disk fills up after the third article is written."""
 
-    def __init__(self, path: Path) -> None:
-        super().__init__(path)
-        self.writes = 0
-
-    def put_article(self, *args, **kwargs) -> int:  # type: ignore[no-untyped-def]
-        self.writes += 1
-        if self.writes == 3:
-            raise sqlite3.OperationalError("database or disk is full")
-        return super().put_article(*args, **kwargs)
+    def put_articles(self, articles):  # type: ignore[no-untyped-def]
+        super().put_articles(articles[:3])
+        raise sqlite3.OperationalError("database or disk is full")
 
 
 def test_a_failed_write_leaves_every_article_whole(seeds_dir: Path, tmp_path: Path) -> None:
