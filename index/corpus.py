@@ -65,6 +65,7 @@ class Corpus:
         self._generation = -1
         self._searcher: Searcher | None = None
         self._tantivy: TantivyEngine | None = None
+        self._articles: tuple[int, int] | None = None  # (generation, articles)
 
     @classmethod
     def open(cls, config: CorpusConfig) -> Corpus:
@@ -143,7 +144,12 @@ class Corpus:
         return [(a.source, a.sentences) for a in self.store.articles().values()]
 
     def article_count(self) -> int:
-        return self.store.counts()[0]
+        """How many articles are indexed; counted again only after a change (it is asked with every question)."""
+        with self._search_lock:
+            generation = self.store.generation
+            if self._articles is None or self._articles[0] != generation:
+                self._articles = (generation, self.store.article_count())
+            return self._articles[1]
 
     def close(self) -> None:
         self.store.close()

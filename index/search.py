@@ -15,6 +15,7 @@ import re
 from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
+from functools import cached_property
 
 from .analysis import Analyzer, normalise
 from .engine import Engine, lucene_idf
@@ -53,6 +54,11 @@ class Concept:
     def phrases(self) -> tuple[Phrase, ...]:
         return (self.terms, *self.alternatives)
 
+    @cached_property
+    def openings(self) -> frozenset[str]:
+        """The first term of each way of saying the concept: where a sentence mentions it."""
+        return frozenset(p[0] for p in self.phrases)
+
 
 @dataclass(frozen=True)
 class Query:
@@ -61,11 +67,11 @@ class Query:
     terms: Mapping[str, float]
     concepts: tuple[Concept, ...]
 
-    @property
+    @cached_property
     def total(self) -> float:
         return sum(c.weight for c in self.concepts)
 
-    @property
+    @cached_property
     def known_total(self) -> float:
         return sum(c.weight for c in self.concepts if c.known)
 
@@ -168,10 +174,12 @@ class Searcher:
         if not query.known_total:
             return 0.0
         covered = 0.0
+        alternative = self.settings.alternative_weight
         for concept in query.concepts:
             own = sum(1 for t in concept.terms if t in terms) / len(concept.terms)
-            alt = self.settings.alternative_weight if any(all(t in terms for t in a) for a in concept.alternatives) else 0.0
-            covered += concept.weight * max(own, alt)
+            if own < alternative and any(all(t in terms for t in a) for a in concept.alternatives):
+                own = alternative
+            covered += concept.weight * own
         return covered / query.known_total
 
     def score(self, query: Query, terms: Mapping[str, int]) -> float:
@@ -181,12 +189,16 @@ class Searcher:
         norm = k1 * (1 - b + b * length / max(self.engine.avg_length, 1e-9))
 
         def saturation(p: Phrase) -> float:
-            return sum(terms[t] * (k1 + 1) / (terms[t] + norm) for t in p if terms.get(t)) / len(p)
+            found = [terms[t] for t in p if t in terms]
+            return sum(f * (k1 + 1) / (f + norm) for f in found) / len(p) if found else 0.0
 
         total = 0.0
+        alternative = self.settings.alternative_weight
         for concept in query.concepts:
-            best_alt = max((saturation(a) for a in concept.alternatives), default=0.0)
-            total += concept.weight * max(saturation(concept.terms), self.settings.alternative_weight * best_alt)
+            best = saturation(concept.terms)
+            for phrase in concept.alternatives:
+                best = max(best, alternative * saturation(phrase))
+            total += concept.weight * best
         return total
 
     def restates(self, query: Query, text: str) -> bool:
@@ -237,11 +249,14 @@ def in_order(query: Query, sequence: list[str]) -> float:
     "What did Russia give North Korea?" is answered by "Russia supplied ... to North Korea", and not by
     "North Korea sent troops to Russia", which holds the same words. 1.0 when fewer than two concepts match.
     """
-    first: list[int] = []
+    position: dict[str, int] = {}
+    for i, term in enumerate(sequence):
+        position.setdefault(term, i)
+    first = []
     for concept in query.concepts:
-        spots = [i for i, term in enumerate(sequence) if any(term == p[0] for p in concept.phrases)]
+        spots = [position[t] for t in concept.openings if t in position]
         if spots:
-            first.append(spots[0])
+            first.append(min(spots))
     pairs = [(a, b) for i, a in enumerate(first) for b in first[i + 1 :]]
     if not pairs:
         return 1.0

@@ -213,6 +213,9 @@ class Store:
             rows = self.db.execute(sql + f" where id in ({_marks(wanted)})", wanted).fetchall()
         return {row[0]: _source(row) for row in rows}
 
+    def article_count(self) -> int:
+        return int(self.db.execute("select count(*) from sources").fetchone()[0])
+
     def counts(self) -> tuple[int, int]:
         """(articles, passages) in the store."""
         articles = self.db.execute("select count(*) from sources").fetchone()[0]

@@ -219,3 +219,15 @@ def test_the_same_corpus_answers_while_it_ingests(seeds_dir: Path, tmp_path: Pat
     assert answered_during > 5  # questions did not wait for the ingest to finish
     assert corpus.search("w1x w2x", 1)  # and the engine caught up afterwards
     assert corpus.searcher.engine.doc_count == corpus.store.counts()[1]
+
+
+def test_article_count_follows_every_change(seeds_dir: Path, tmp_path: Path) -> None:
+    corpus = Corpus.open(CorpusConfig(folder=seeds_dir, db_path=tmp_path / "q.db"))
+    corpus.index()
+    assert corpus.article_count() == 5
+    (seeds_dir / "zoo.txt").write_text("The zoo in Pyongyang welcomed two giraffes from Moscow on Monday.\n", encoding="utf-8")
+    corpus.refresh()
+    assert corpus.article_count() == 6
+    (seeds_dir / "zoo.txt").unlink()
+    corpus.refresh()
+    assert corpus.article_count() == 5
