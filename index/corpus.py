@@ -26,6 +26,7 @@ from .tantivy_engine import EngineBusy, TantivyEngine
 logger = logging.getLogger(__name__)
 
 ENGINES = ("tantivy", "rank-bm25")
+WRITER_CACHE_MB = 256  # room for the passage indexes of a few million sentences while ingesting
 
 
 class EngineError(ValueError):
@@ -91,7 +92,7 @@ class Corpus:
 
     def _writing_store(self) -> Store:
         if self._writer is None:
-            self._writer = Store(self.config.db_path)
+            self._writer = Store(self.config.db_path, cache_mb=WRITER_CACHE_MB)
         return self._writer
 
     def refresh(self) -> IndexReport | None:

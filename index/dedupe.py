@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Callable
 from difflib import SequenceMatcher
 
 from .analysis import normalise
@@ -43,12 +44,19 @@ def is_near_duplicate(a: str, b: str) -> bool:
     return similarity(a, b) >= SIMILARITY
 
 
-def same_sentence(key_a: str, key_b: str) -> bool:
-    """Near-duplicates, from their fingerprints; cheap bounds first, as most candidates are not copies."""
-    if key_a == key_b:
-        return True
-    a, b = key_a.split(), key_b.split()
-    if 2 * min(len(a), len(b)) < SIMILARITY * (len(a) + len(b)):  # even a full match of the shorter is too little
-        return False
-    matcher = SequenceMatcher(None, a, b, autojunk=False)
-    return matcher.quick_ratio() >= SIMILARITY and matcher.ratio() >= SIMILARITY
+def copy_finder(key: str) -> Callable[[str], bool]:
+    """A test of whether other fingerprints are near-duplicates of `key`; cheap bounds first, as most are not.
+
+    The matcher keeps what it learnt of `key` across the comparisons.
+    """
+    words = key.split()
+    matcher = SequenceMatcher(None, autojunk=False)
+    matcher.set_seq2(words)
+
+    def is_copy(other_key: str) -> bool:
+        if other_key == key:
+            return True
+        matcher.set_seq1(other_key.split())
+        return matcher.real_quick_ratio() >= SIMILARITY and matcher.quick_ratio() >= SIMILARITY and matcher.ratio() >= SIMILARITY
+
+    return is_copy

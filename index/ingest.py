@@ -143,7 +143,7 @@ def article_sentences(article: Article) -> list[tuple[int, str]]:
 
 
 PARALLEL_FROM = 200  # files; below this, reading in other processes costs more than it saves
-COMMIT_SECONDS = 0.25  # a bulk run commits the articles written in this long together
+COMMIT_SECONDS = 1.0  # a bulk run commits the articles written in this long together
 
 
 @dataclass(frozen=True)

@@ -13,12 +13,13 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import NamedTuple
 from datetime import date
-from itertools import islice
+from itertools import groupby, islice
+from operator import itemgetter
 from pathlib import Path
 
 import sqlite_utils
 
-from .dedupe import block_keys, fingerprint, same_sentence
+from .dedupe import block_keys, copy_finder, fingerprint
 from .models import Passage, Source
 
 SCHEMA_VERSION = 2  # 2: block keys are hashed to integers
@@ -59,7 +60,8 @@ def new_passage(paragraph: int, text: str, terms: str) -> NewPassage:
 class Store:
     """Sources and passages in SQLite. Open with a path, or `Store.memory()` for tests."""
 
-    def __init__(self, path: str | Path | None = None) -> None:
+    def __init__(self, path: str | Path | None = None, cache_mb: int | None = None) -> None:
+        """`cache_mb` sets SQLite's page cache; a writer of many articles wants its indexes to fit in it."""
         if path is None:
             self.db = sqlite_utils.Database(memory=True)
         else:
@@ -68,6 +70,8 @@ class Store:
             self.db = sqlite_utils.Database(conn)
             self.db.execute("PRAGMA journal_mode=WAL")
             self.db.execute("PRAGMA synchronous=NORMAL")  # WAL stays consistent; commits skip the fsync
+        if cache_mb:
+            self.db.execute(f"PRAGMA cache_size=-{int(cache_mb) * 1024}")  # negative: in KiB
         self.db.execute("PRAGMA foreign_keys=ON")
         self._ensure_schema()
 
@@ -336,17 +340,17 @@ class Store:
         """Put each new passage (ids first..last) in the group of its earliest copy in another article.
 
         Candidates share the first or the last words (the block keys); the database pairs them up in one
-        query, and only those pairs are compared.
+        query, a few per key, and only those pairs are compared.
         """
         pairs = self.db.execute(_COPY_CANDIDATES_SQL, [first_id, last_id, first_id, last_id]).fetchall()
         joined: dict[int, int] = {}
-        tried: dict[int, int] = {}
-        for new_id, new_key, old_id, old_group, old_key in pairs:
-            if new_id in joined or tried.get(new_id, 0) >= MAX_COPY_CANDIDATES:
-                continue
-            tried[new_id] = tried.get(new_id, 0) + 1
-            if same_sentence(new_key, old_key):
-                joined[new_id] = joined.get(old_id, old_group)  # the copy may itself have joined a group just now
+        for new_id, rows in groupby(pairs, key=itemgetter(0)):
+            candidates = list(rows)
+            is_copy = copy_finder(candidates[0][1])
+            for _, _, old_id, old_group, old_key in candidates:
+                if is_copy(old_key):
+                    joined[new_id] = joined.get(old_id, old_group)  # the copy may itself have joined a group just now
+                    break
         if joined:
             self.db.conn.executemany("update passages set group_id = ? where id = ?", [(g, i) for i, g in joined.items()])
 
@@ -384,15 +388,17 @@ class Store:
 
 
 _PASSAGE_SQL = "select id, article_id, position, paragraph, text, group_id, terms from passages"
-MAX_COPY_CANDIDATES = 50  # per new sentence; a very common opening is no evidence of a copy
-_COPY_CANDIDATES_SQL = """
+MAX_COPY_CANDIDATES = 10  # per block key: the earliest sentences with that opening (or ending) are tried
+_COPY_CANDIDATES_SQL = f"""
 select n.id, n.fingerprint, o.id, o.group_id, o.fingerprint from passages n
-  join passages o on o.head_hash = n.head_hash and o.id < n.id and o.article_id != n.article_id
-  where n.id between ? and ?
+  join passages o on o.id in (
+    select id from passages where head_hash = n.head_hash and id < n.id order by id limit {MAX_COPY_CANDIDATES})
+  where n.id between ? and ? and o.article_id != n.article_id
 union
 select n.id, n.fingerprint, o.id, o.group_id, o.fingerprint from passages n
-  join passages o on o.tail_hash = n.tail_hash and o.id < n.id and o.article_id != n.article_id
-  where n.id between ? and ?
+  join passages o on o.id in (
+    select id from passages where tail_hash = n.tail_hash and id < n.id order by id limit {MAX_COPY_CANDIDATES})
+  where n.id between ? and ? and o.article_id != n.article_id
 order by 1, 3
 """
 _SOURCE_COLUMNS = ("id", "title", "outlet", "published", "url", "size", "mtime_ns", "sha256", "sentences", "repeats")
