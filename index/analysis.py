@@ -31,6 +31,7 @@ ANALYSIS_VERSION = "english-snowball-1"
 
 _TOKEN = re.compile(r"[^\W_]+(?:['.\-][^\W_]+)*\.?", re.UNICODE)
 _THOUSANDS = re.compile(r"(?<=\d)[,.](?=\d{3}\b)")
+_SEPARATED_DIGITS = re.compile(r"\d[,.]\d")  # a cheap test before the thousands rule
 _ACRONYM = re.compile(r"^(?:[A-Za-z]\.){2,}$")
 _INNER = re.compile(r"[.\-]")
 _APOSTROPHES = str.maketrans({"’": "'", "‘": "'", "ʼ": "'", "`": "'", "‐": "-", "‑": "-", "–": "-"})
@@ -40,7 +41,7 @@ def normalise(text: str) -> str:
     """Unicode NFKC, one kind of apostrophe and hyphen, no thousands separators."""
     if not text.isascii():  # ASCII is already in NFKC and has no curly apostrophes
         text = unicodedata.normalize("NFKC", text).translate(_APOSTROPHES)
-    return _THOUSANDS.sub("", text)
+    return _THOUSANDS.sub("", text) if _SEPARATED_DIGITS.search(text) else text
 
 
 def tokens(text: str) -> Iterator[str]:

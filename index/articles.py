@@ -81,8 +81,11 @@ def decode_article(data: bytes, name: str) -> tuple[str, list[str]]:
     return unicodedata.normalize("NFC", text), warnings
 
 
+_NOT_CONTROL = bytes([9, 10, 12, 13, *range(32, 256)])
+
+
 def _binary_share(sample: bytes) -> float:
-    controls = sum(1 for b in sample if b < 32 and b not in (9, 10, 12, 13))
+    controls = len(sample.translate(None, _NOT_CONTROL))  # what is left are the control bytes
     return controls / max(len(sample), 1)
 
 
@@ -98,9 +101,15 @@ def is_prose(line: str, n: int | None = None) -> bool:
     return n >= 4 and line.rstrip()[-1] in _TERMINAL
 
 
+def _count_words(line: str, enough: int = 15) -> int:
+    """The number of words in a line, or any number >= `enough` when it has that many (long lines stop early)."""
+    n = len(_WORD.findall(line, 0, 200))  # a prefix has no more words than the line
+    return n if n >= enough else len(_WORD.findall(line))
+
+
 def is_furniture(line: str) -> bool:
     """True for lines that never carry article text: labels, promos, captions, credits."""
-    n = len(words(line))
+    n = _count_words(line)
     if n == 0:
         return True
     if is_credit(line) or _CAPTION_LEAD.search(line):

@@ -123,10 +123,10 @@ class Corpus:
         """The engine, caught up with the store if it could be; and whether it was."""
         with self._search_lock:
             if self.config.engine == "rank-bm25":
-                docs = ((p.id, p.terms.split()) for p in self.store.iter_passages())
+                docs = ((pid, terms.split()) for pid, _, terms in self.store.iter_terms())
                 return RankBM25Engine(docs, self.config.params), True
             if self._tantivy is None:
-                self._tantivy = TantivyEngine(engine_folder(self.config.db_path), self.analyzer.terms)
+                self._tantivy = TantivyEngine(engine_folder(self.config.db_path))
             try:
                 self._tantivy.sync(self.store)
             except EngineBusy:

@@ -56,17 +56,19 @@ def article_id(folder: Path, path: Path) -> str:
     return path.relative_to(folder).as_posix()
 
 
-def find_articles(folder: Path) -> list[Path]:
-    """Article files under a folder: .txt and .md, hidden files and folders left out."""
+def find_article_ids(folder: Path) -> list[str]:
+    """The article files under a folder (.txt and .md, hidden files and folders left out), as ids: paths
+    relative to the folder, with '/', sorted."""
     found = []
-    for path in folder.rglob("*"):
-        relative = path.relative_to(folder).parts
-        if any(part.startswith(".") for part in relative):
-            continue
-        if path.name in RESERVED_FILES and path.parent == folder:
-            continue
-        if path.suffix.lower() in ARTICLE_SUFFIXES and path.is_file():
-            found.append(path)
+    for root, dirs, files in os.walk(folder):
+        dirs[:] = [d for d in dirs if not d.startswith(".")]
+        prefix = os.path.relpath(root, folder).replace(os.sep, "/")
+        prefix = "" if prefix == "." else prefix + "/"
+        for name in files:
+            if name.startswith(".") or (not prefix and name in RESERVED_FILES):
+                continue
+            if os.path.splitext(name)[1].lower() in ARTICLE_SUFFIXES:
+                found.append(prefix + name)
     return sorted(found)
 
 
@@ -95,26 +97,26 @@ def plan_index(folder: Path, store: Store) -> IndexPlan:
     metadata_changed = store.get_meta("metadata_digest") != _metadata_digest(metadata)
     stored = store.articles()
     skipped = store.skipped()
-    files = find_articles(folder)
+    ids = find_article_ids(folder)
     todo = []
     still_skipped = []
-    for path in files:
-        aid = article_id(folder, path)
+    for aid in ids:
+        path = folder / aid
         known = stored.get(aid)
-        stat = path.stat()
+        stat = os.stat(path)
         now = (stat.st_size, stat.st_mtime_ns)
         if aid in skipped and skipped[aid][:2] == now:
             still_skipped.append(SkippedFile(aid, skipped[aid][2]))
             continue
         if metadata_changed or known is None or (known.file.size, known.file.mtime_ns) != now:
             todo.append(path)
-    present = {article_id(folder, p) for p in files}
+    present = set(ids)
     removed = tuple(a for a in stored if a not in present)
     return IndexPlan(
         folder=folder,
         files=tuple(todo),
         removed=removed,
-        unchanged=len(files) - len(todo) - len(still_skipped),
+        unchanged=len(ids) - len(todo) - len(still_skipped),
         still_skipped=tuple(still_skipped),
         metadata=metadata,
         warnings=tuple(warnings),
@@ -190,7 +192,7 @@ def _prepared(plan: IndexPlan, analyzer: Analyzer, workers: int) -> Iterator[tup
     context = multiprocessing.get_context("spawn")  # no fork: the caller may have threads (the Slack server)
     with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
         try:
-            yield from zip((job[0] for job in jobs), pool.map(_prepare_job, jobs, chunksize=16))
+            yield from zip((job[0] for job in jobs), pool.map(_prepare_job, jobs, chunksize=64))
         except BaseException:
             pool.shutdown(wait=False, cancel_futures=True)
             raise
@@ -236,7 +238,7 @@ def run_index(
     for aid in plan.removed:
         store.remove_article(aid)
     if plan.whole_folder:
-        store.clear_skipped(article_id(plan.folder, p) for p in find_articles(plan.folder))
+        store.clear_skipped(find_article_ids(plan.folder))
         store.set_meta("metadata_digest", _metadata_digest(plan.metadata))
     for warning in warnings:
         logger.warning("%s", warning)

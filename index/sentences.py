@@ -34,10 +34,7 @@ def needs_pysbd(paragraph: str) -> bool:
 
 def segment(paragraph: str) -> list[str]:
     """Every sentence of a paragraph, each an exact substring of it."""
-    if needs_pysbd(paragraph):
-        pieces = _pysbd().segment(paragraph)
-    else:
-        pieces = sentencex.segment(LANGUAGE, paragraph)
+    pieces = _pysbd().segment(paragraph) if needs_pysbd(paragraph) else sentencex.segment(LANGUAGE, paragraph)
     return [piece for piece in _locate(paragraph, pieces) if piece]
 
 

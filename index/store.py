@@ -11,11 +11,11 @@ import sqlite3
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import NamedTuple
 from datetime import date
 from itertools import groupby, islice
 from operator import itemgetter
 from pathlib import Path
+from typing import NamedTuple
 
 import sqlite_utils
 
@@ -256,6 +256,14 @@ class Store:
         step = max(count // max(limit, 1), 1)
         rows = self.db.execute(f"{_PASSAGE_SQL} where id % ? = 0 limit ?", [step, limit]).fetchall()
         return [Passage(*row) for row in rows] or list(islice(self.iter_passages(), limit))
+
+    def iter_terms(self, article_ids: Iterable[str] | None = None) -> Iterator[tuple[int, str, str]]:
+        """(passage id, article id, analysed terms) of every passage, or of the given articles': what engines index."""
+        if article_ids is None:
+            yield from self.db.conn.execute("select id, article_id, terms from passages order by id")
+            return
+        for article_id in sorted(set(article_ids)):
+            yield from self.db.conn.execute("select id, article_id, terms from passages where article_id = ?", [article_id])
 
     def iter_passages(self) -> Iterator[Passage]:
         for row in self.db.execute(f"{_PASSAGE_SQL} order by id"):

@@ -18,12 +18,11 @@ import logging
 import os
 import shutil
 import tempfile
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 
 import tantivy
 
-from .models import Passage
 from .store import Store
 
 logger = logging.getLogger(__name__)
@@ -32,8 +31,6 @@ FORMAT = 1  # bump when the schema or the analysis changes: the index is then re
 STATE_FILE = "quotebot-engine.json"
 WRITER_HEAP = 128 * 1024 * 1024
 LENGTH_SAMPLE = 2000
-
-Analyse = Callable[[str], list[str]]
 
 
 class EngineBusy(RuntimeError):
@@ -51,9 +48,8 @@ def _schema() -> tantivy.Schema:
 class TantivyEngine:
     name = "tantivy"
 
-    def __init__(self, folder: Path, analyse: Analyse) -> None:
+    def __init__(self, folder: Path) -> None:
         self.folder = folder
-        self.analyse = analyse
         self.schema = _schema()
         state = self._read_state()
         if state.get("format") != FORMAT or not tantivy.Index.exists(str(folder)):
@@ -112,13 +108,12 @@ class TantivyEngine:
         try:
             if rebuild:
                 writer.delete_all_documents()
-                for passage in store.iter_passages():
-                    self._add(writer, passage)
             else:
                 for article_id in sorted(articles):
                     writer.delete_documents_by_term("article", article_id)
-                    for passage in store.article_passages(article_id):
-                        self._add(writer, passage)
+            add, document = writer.add_document, tantivy.Document
+            for pid, article_id, terms in store.iter_terms(None if rebuild else articles):
+                add(document(pid=pid, article=article_id, terms=terms))
             writer.commit()
             writer.wait_merging_threads()
         except BaseException:
@@ -139,11 +134,6 @@ class TantivyEngine:
         if state.get("format") == FORMAT:
             self.generation = int(state["generation"])
             self._avg_length = float(state["avg_length"])
-
-    def _add(self, writer: tantivy.IndexWriter, passage: Passage) -> None:
-        writer.add_document(
-            tantivy.Document(pid=passage.id, article=passage.article_id, terms=passage.terms or " ".join(self.analyse(passage.text)))
-        )
 
     def _sample_length(self, store: Store) -> float:
         sample = store.sample_passages(LENGTH_SAMPLE)

@@ -45,7 +45,7 @@ def make_corpus(folder: Path, files: int, seed: int = 7) -> None:
 def engines(store: Store, tmp: Path) -> tuple[RankBM25Engine, TantivyEngine]:
     analyzer = Analyzer()
     rank = RankBM25Engine(((p.id, analyzer.terms(p.text)) for p in store.iter_passages()))
-    tantivy = TantivyEngine(tmp / "engine", analyzer.terms)
+    tantivy = TantivyEngine(tmp / "engine")
     tantivy.sync(store)
     return rank, tantivy
 
@@ -95,7 +95,7 @@ def test_same_answers_through_search(seeds_dir: Path, tmp_path: Path) -> None:
 def test_incremental_sync_and_reopen_without_rebuild(seeds_dir: Path, tmp_path: Path) -> None:
     store = Store(tmp_path / "s.db")
     index_folder(seeds_dir, store)
-    engine = TantivyEngine(tmp_path / "engine", Analyzer().terms)
+    engine = TantivyEngine(tmp_path / "engine")
     assert engine.sync(store)
     before = engine.doc_count
     (seeds_dir / "004_d9ef441bf8dd54f3.txt").unlink()
@@ -105,7 +105,7 @@ def test_incremental_sync_and_reopen_without_rebuild(seeds_dir: Path, tmp_path: 
     assert engine.doc_count == store.counts()[1] < before
     assert engine.search({"giraff": 1.0}, 3)
     assert not engine.search({"choe": 1.0}, 3)
-    reopened = TantivyEngine(tmp_path / "engine", Analyzer().terms)
+    reopened = TantivyEngine(tmp_path / "engine")
     assert reopened.generation == store.generation
     assert not reopened.sync(store)  # nothing to do: no rebuild at start
     assert reopened.doc_count == store.counts()[1]
@@ -114,7 +114,7 @@ def test_incremental_sync_and_reopen_without_rebuild(seeds_dir: Path, tmp_path: 
 def test_a_sync_cut_short_is_redone_without_duplicates(seeds_dir: Path, tmp_path: Path) -> None:
     store = Store(tmp_path / "s.db")
     index_folder(seeds_dir, store)
-    engine = TantivyEngine(tmp_path / "engine", Analyzer().terms)
+    engine = TantivyEngine(tmp_path / "engine")
     engine.sync(store)
     old_generation = engine.generation
     (seeds_dir / "zoo.txt").write_text("The zoo in Pyongyang welcomed two giraffes from Moscow on Monday.\n", encoding="utf-8")
@@ -123,7 +123,7 @@ def test_a_sync_cut_short_is_redone_without_duplicates(seeds_dir: Path, tmp_path
     # As if the process died after Tantivy's commit but before the state was recorded:
     state = json.loads((tmp_path / "engine" / STATE_FILE).read_text())
     (tmp_path / "engine" / STATE_FILE).write_text(json.dumps({**state, "generation": old_generation}))
-    again = TantivyEngine(tmp_path / "engine", Analyzer().terms)
+    again = TantivyEngine(tmp_path / "engine")
     assert again.sync(store)
     assert again.doc_count == store.counts()[1]
     assert len(again.search({"giraff": 1.0}, 10)) == 1
