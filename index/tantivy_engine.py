@@ -102,7 +102,7 @@ class TantivyEngine:
         if generation == self.generation:
             return False
         try:
-            writer = self.index.writer(heap_size=WRITER_HEAP, num_threads=1)
+            writer = self.index.writer(heap_size=WRITER_HEAP, num_threads=min(os.cpu_count() or 1, 4) if rebuild else 1)
         except ValueError as error:  # the lock file of another writer
             raise EngineBusy(str(error)) from error
         try:
