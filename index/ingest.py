@@ -16,9 +16,11 @@ import multiprocessing
 import os
 import time
 import tomllib
+from collections import deque
 from collections.abc import Callable, Iterator, Mapping
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass
+from itertools import islice
 from pathlib import Path
 from typing import TypeVar
 
@@ -179,20 +181,39 @@ def prepare_file(path: Path, aid: str, metadata: Mapping[str, object] | None, an
     return Prepared(aid, article.source, state, sentences, tuple(warnings))
 
 
-def _prepare_job(job: tuple[Path, str, Mapping[str, object] | None, Analyzer]) -> Prepared:
-    return prepare_file(*job)
+Job = tuple[Path, str, Mapping[str, object] | None, Analyzer]
+CHUNK_FILES = 64  # files a worker prepares per task
+CHUNKS_IN_FLIGHT = 16  # per worker: enough to keep it busy, few enough that memory stays flat however big the run
+
+
+def _prepare_chunk(jobs: list[Job]) -> list[Prepared]:
+    return [prepare_file(*job) for job in jobs]
 
 
 def _prepared(plan: IndexPlan, analyzer: Analyzer, workers: int) -> Iterator[tuple[Path, Prepared]]:
-    jobs = [(path, aid, plan.metadata.get(aid), analyzer) for path in plan.files for aid in [article_id(plan.folder, path)]]
+    """Each planned file, prepared, in plan order: in `workers` processes when there are many files."""
+    jobs: list[Job] = []
+    for path in plan.files:
+        aid = article_id(plan.folder, path)
+        jobs.append((path, aid, plan.metadata.get(aid), analyzer))
     if workers < 2 or len(jobs) < PARALLEL_FROM:
         for job in jobs:
             yield job[0], prepare_file(*job)
         return
+    chunks = iter([jobs[i : i + CHUNK_FILES] for i in range(0, len(jobs), CHUNK_FILES)])
     context = multiprocessing.get_context("spawn")  # no fork: the caller may have threads (the Slack server)
     with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
         try:
-            yield from zip((job[0] for job in jobs), pool.map(_prepare_job, jobs, chunksize=64))
+            pending: deque[tuple[list[Job], Future[list[Prepared]]]] = deque()
+            for chunk in islice(chunks, workers * CHUNKS_IN_FLIGHT):
+                pending.append((chunk, pool.submit(_prepare_chunk, chunk)))
+            while pending:
+                chunk, future = pending.popleft()
+                ready = future.result()
+                following = next(chunks, None)
+                if following is not None:
+                    pending.append((following, pool.submit(_prepare_chunk, following)))
+                yield from zip((job[0] for job in chunk), ready, strict=True)
         except BaseException:
             pool.shutdown(wait=False, cancel_futures=True)
             raise
