@@ -1,6 +1,6 @@
 """Ack and reply latency of the Slack app over HTTP on loopback, on the bundled corpus.
 
-    python bench/slack_latency.py [--single 50] [--burst 50]
+    python -m bench.slack_latency [--single 50] [--burst 50]    # from the repository root
 
 Runs the real Bolt app (HTTP, threaded WSGI server) against the local Web API stand-in from
 tests/slackkit.py. "ack" is the time until the bot's HTTP response; "reply" the time until the
