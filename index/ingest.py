@@ -61,17 +61,35 @@ def article_id(folder: Path, path: Path) -> str:
 def find_article_ids(folder: Path) -> list[str]:
     """The article files under a folder (.txt and .md, hidden files and folders left out), as ids: paths
     relative to the folder, with '/', sorted."""
-    found = []
-    for root, dirs, files in os.walk(folder):
-        dirs[:] = [d for d in dirs if not d.startswith(".")]
-        prefix = os.path.relpath(root, folder).replace(os.sep, "/")
-        prefix = "" if prefix == "." else prefix + "/"
-        for name in files:
-            if name.startswith(".") or (not prefix and name in RESERVED_FILES):
+    return sorted(scan_articles(folder))
+
+
+def scan_articles(folder: Path) -> dict[str, tuple[int, int]]:
+    """Every article file under a folder, by id, with its (size, mtime_ns)."""
+    found: dict[str, tuple[int, int]] = {}
+    pending = [(os.fspath(folder), "")]
+    while pending:
+        directory, prefix = pending.pop()
+        try:
+            entries = list(os.scandir(directory))
+        except OSError:
+            continue  # gone or unreadable since it was listed
+        for entry in entries:
+            if entry.name.startswith("."):
                 continue
-            if os.path.splitext(name)[1].lower() in ARTICLE_SUFFIXES:
-                found.append(prefix + name)
-    return sorted(found)
+            try:
+                if entry.is_dir(follow_symlinks=False):  # as os.walk: no loops through linked folders
+                    pending.append((entry.path, f"{prefix}{entry.name}/"))
+                elif (
+                    entry.is_file()
+                    and not (not prefix and entry.name in RESERVED_FILES)
+                    and os.path.splitext(entry.name)[1].lower() in ARTICLE_SUFFIXES
+                ):
+                    stat = entry.stat()
+                    found[prefix + entry.name] = (stat.st_size, stat.st_mtime_ns)
+            except OSError:
+                continue  # removed while the folder was being read
+    return found
 
 
 def load_metadata(folder: Path) -> tuple[dict[str, dict[str, object]], list[str]]:
@@ -97,28 +115,24 @@ def plan_index(folder: Path, store: Store) -> IndexPlan:
         raise FileNotFoundError(f"no articles folder at {folder}")
     metadata, warnings = load_metadata(folder)
     metadata_changed = store.get_meta("metadata_digest") != _metadata_digest(metadata)
-    stored = store.articles()
+    stored = store.file_states()
     skipped = store.skipped()
-    ids = find_article_ids(folder)
+    files = scan_articles(folder)
     todo = []
     still_skipped = []
-    for aid in ids:
-        path = folder / aid
-        known = stored.get(aid)
-        stat = os.stat(path)
-        now = (stat.st_size, stat.st_mtime_ns)
+    for aid in sorted(files):
+        now = files[aid]
         if aid in skipped and skipped[aid][:2] == now:
             still_skipped.append(SkippedFile(aid, skipped[aid][2]))
             continue
-        if metadata_changed or known is None or (known.file.size, known.file.mtime_ns) != now:
-            todo.append(path)
-    present = set(ids)
-    removed = tuple(a for a in stored if a not in present)
+        if metadata_changed or stored.get(aid) != now:
+            todo.append(folder / aid)
+    removed = tuple(a for a in stored if a not in files)
     return IndexPlan(
         folder=folder,
         files=tuple(todo),
         removed=removed,
-        unchanged=len(ids) - len(todo) - len(still_skipped),
+        unchanged=len(files) - len(todo) - len(still_skipped),
         still_skipped=tuple(still_skipped),
         metadata=metadata,
         warnings=tuple(warnings),

@@ -195,6 +195,10 @@ class Store:
             for row in rows
         }
 
+    def file_states(self) -> dict[str, tuple[int, int]]:
+        """Each stored article's file (size, mtime_ns) when it was indexed: enough to notice a change."""
+        return {row[0]: (row[1], row[2]) for row in self.db.execute("select id, size, mtime_ns from sources")}
+
     def skipped(self) -> dict[str, tuple[int, int, str]]:
         """Files skipped by earlier runs: id -> (size, mtime_ns, reason)."""
         rows = self.db.execute("select id, size, mtime_ns, reason from skipped").fetchall()

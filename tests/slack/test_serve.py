@@ -101,3 +101,33 @@ def test_running_bot_sees_new_articles(served: str, standin: StandIn, seeds_dir:
             return
         time.sleep(0.5)
     pytest.fail("the running bot did not pick up the new article")
+
+
+def run_refresher(refresh_takes: float, finds_changes: bool, seconds: float) -> int:
+    """How many times the refresher looked in `seconds`, when each look takes `refresh_takes`."""
+    import threading
+
+    from bot.slack.server import start_refresher
+
+    looks: list[float] = []
+
+    def refresh() -> object | None:
+        looks.append(time.monotonic())
+        time.sleep(refresh_takes)
+        return object() if finds_changes else None
+
+    stop = threading.Event()
+    thread = start_refresher(refresh, 0.01, stop)
+    time.sleep(seconds)
+    stop.set()
+    thread.join(timeout=5)
+    return len(looks)
+
+
+def test_refresher_looks_less_often_when_a_look_that_finds_nothing_is_slow() -> None:
+    # A 0.05 s look may take 5 % of the time: the next look waits 1 s, not 0.01 s.
+    assert 1 <= run_refresher(0.05, finds_changes=False, seconds=0.8) <= 2
+
+
+def test_refresher_keeps_its_pace_while_articles_keep_changing() -> None:
+    assert run_refresher(0.05, finds_changes=True, seconds=0.8) >= 6
