@@ -117,7 +117,7 @@ def worker_ingest(data: Path, db: Path, engine: str) -> dict[str, float]:
     built = time.perf_counter()
     return {
         "sentences": report.sentences,
-        "groups": report.groups,
+        "copies": report.copies,
         "ingest_s": built - started,
         "store_s": stored - started,
         "engine_s": built - stored,
@@ -196,7 +196,7 @@ def table(rows: list[dict[str, object]]) -> str:
     ]
     for r in rows:
         lines.append(
-            f"| {r['size']:,} | {r['engine']} | {r['sentences'] / r['ingest_s']:,.0f} | {r['groups']:,} | {r['engine_s']:.2f} | "
+            f"| {r['size']:,} | {r['engine']} | {r['sentences'] / r['ingest_s']:,.0f} | {r['copies']:,} | {r['engine_s']:.2f} | "
             f"{r['disk_mb']:.0f} | {r['open_s']:.2f} | {r['p50_ms']:.2f} | {r['p95_ms']:.2f} | {r['peak_mb']:.0f} | "
             f"{r['serving_mb']:.0f} | {r['add_s']:.2f} |"
         )

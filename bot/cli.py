@@ -64,7 +64,7 @@ def summary(report: IndexReport) -> str:
         f"({len(report.added)} added, {len(report.updated)} updated, {len(report.removed)} removed, "
         f"{report.unchanged} unchanged).",
         f"Repeated sentences stored once: {report.repeats_dropped}. "
-        f"Sentences shared by several articles, grouped: {report.groups}.",
+        f"Sentences grouped with a copy in another article: {report.copies}.",
     ]
     if report.skipped:
         lines.append(f"Skipped {len(report.skipped)} file{'s' if len(report.skipped) != 1 else ''}:")

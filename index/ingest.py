@@ -249,6 +249,7 @@ def run_index(
     """
     stored = store.articles()
     added, updated, skipped, warnings = [], [], [], list(plan.warnings)
+    copies = 0
     prepared = _prepared(plan, analyzer or Analyzer(), workers if workers is not None else (os.cpu_count() or 1))
     for batch in _batches(prepared, commit_seconds):
         with store.transaction():  # whole articles only: a batch commits together or not at all
@@ -266,7 +267,7 @@ def run_index(
                     good.append((ready.source, ready.state, ready.sentences))
                     warnings.extend(ready.warnings)
                     (updated if aid in stored else added).append(aid)
-            store.put_articles(good)
+            copies += store.put_articles(good).copies
         if on_file:
             for path, _ in batch:
                 on_file(path)
@@ -285,9 +286,8 @@ def run_index(
         updated=tuple(updated),
         removed=plan.removed,
         unchanged=plan.unchanged,
-        # whole-index figures scan every passage: only for whole-folder runs, not for `add`
-        repeats_dropped=store.repeat_count() if plan.whole_folder else 0,
-        groups=store.group_count() if plan.whole_folder else 0,
+        repeats_dropped=store.repeat_count(),
+        copies=copies,
         skipped=(*plan.still_skipped, *skipped),
         warnings=tuple(warnings),
     )

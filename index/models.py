@@ -76,7 +76,7 @@ class IndexReport:
     removed: tuple[str, ...] = ()
     unchanged: int = 0
     repeats_dropped: int = 0  # sentences repeated within an article, stored once (whole index)
-    groups: int = 0  # groups of near-identical sentences across articles (whole index)
+    copies: int = 0  # sentences written this run that joined a near-identical one of another article
     skipped: tuple[SkippedFile, ...] = ()  # files not indexed, with the reason each
     warnings: tuple[str, ...] = field(default=())
 

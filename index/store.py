@@ -57,6 +57,14 @@ def new_passage(paragraph: int, text: str, terms: str) -> NewPassage:
     return NewPassage(paragraph, text, terms, key, *block_keys(key))
 
 
+@dataclass(frozen=True)
+class Written:
+    """What a batch write did: each article's repeated sentences dropped, and the copies that joined a group."""
+
+    repeats: tuple[int, ...]
+    copies: int
+
+
 class Store:
     """Sources and passages in SQLite. Open with a path, or `Store.memory()` for tests."""
 
@@ -314,16 +322,16 @@ class Store:
 
     def put_article(self, source: Source, file: FileState, sentences: Sequence[NewPassage]) -> int:
         """Replace an article and its passages. Returns how many repeated sentences were dropped."""
-        return self.put_articles([(source, file, sentences)])[0]
+        return self.put_articles([(source, file, sentences)]).repeats[0]
 
-    def put_articles(self, articles: Sequence[tuple[Source, FileState, Sequence[NewPassage]]]) -> list[int]:
-        """Replace articles and their passages, all in one transaction. Returns each one's repeats dropped.
+    def put_articles(self, articles: Sequence[tuple[Source, FileState, Sequence[NewPassage]]]) -> Written:
+        """Replace articles and their passages, all in one transaction.
 
         A sentence repeated within an article is stored once; a near-identical sentence already stored
         for another article (or earlier in this batch) joins its group.
         """
         if not articles:
-            return []
+            return Written((), 0)
         with self.transaction():
             conn = self.db.conn
             ids = [(source.article_id,) for source, _, _ in articles]
@@ -345,13 +353,14 @@ class Store:
                 sources.append(_source_row(source, file, position, repeats[-1]))
             conn.executemany(_UPSERT_SOURCE, sources)
             conn.executemany(_INSERT_PASSAGE, rows)
-            self._join_groups(first_id, next_id - 1)
+            copies = self._join_groups(first_id, next_id - 1)
             conn.execute("update meta set value = ? where key = 'next_passage_id'", [str(next_id)])
             self._bump_generation(*(article_id for article_id, in ids))
-        return repeats
+        return Written(tuple(repeats), copies)
 
-    def _join_groups(self, first_id: int, last_id: int) -> None:
+    def _join_groups(self, first_id: int, last_id: int) -> int:
         """Put each new passage (ids first..last) in the group of its earliest copy in another article.
+        Returns how many joined a group.
 
         Candidates share the first or the last words (the block keys); the database pairs them up in one
         query, a few per key, and only those pairs are compared.
@@ -367,6 +376,7 @@ class Store:
                     break
         if joined:
             self.db.conn.executemany("update passages set group_id = ? where id = ?", [(g, i) for i, g in joined.items()])
+        return len(joined)
 
     def reanalyse(self, analyse: Callable[[str], list[str]], version: str) -> None:
         """Recompute every passage's terms after the analysis changed, and mark every article changed."""

@@ -19,8 +19,18 @@ def test_bundled_corpus_summary(seeds_dir: Path) -> None:
     assert report.articles == 5
     assert len(report.added) == 5
     assert report.repeats_dropped == 1  # article 000 repeats its first sentence
-    assert report.groups >= 4
+    assert report.copies >= 4  # syndicated sentences grouped with their copies
     assert report.skipped == ()
+
+
+def test_a_run_reports_the_copies_it_grouped(seeds_dir: Path) -> None:
+    store = Store.memory()
+    index_folder(seeds_dir, store)
+    again = index_folder(seeds_dir, store)
+    assert (again.copies, again.repeats_dropped) == (0, 1)  # nothing new to group; the index still holds one repeat
+    wire = next(p.text for p in store.iter_passages() if p.text.startswith("Russia has supplied air defense missiles"))
+    (seeds_dir / "copy.txt").write_text(wire.replace("Friday", "on Friday") + "\n", encoding="utf-8")
+    assert index_folder(seeds_dir, store).copies == 1
 
 
 def test_second_run_changes_nothing(seeds_dir: Path) -> None:
