@@ -35,13 +35,9 @@ def _hash64(text: str) -> int:
     return int.from_bytes(hashlib.blake2b(text.encode(), digest_size=8).digest(), "little", signed=True)
 
 
-def similarity(a: str, b: str) -> float:
-    """How much of two sentences' word sequences match, from 0 to 1."""
-    return SequenceMatcher(None, fingerprint(a).split(), fingerprint(b).split(), autojunk=False).ratio()
-
-
 def is_near_duplicate(a: str, b: str) -> bool:
-    return similarity(a, b) >= SIMILARITY
+    """Whether two sentences' word sequences match by at least `SIMILARITY`."""
+    return copy_finder(fingerprint(a))(fingerprint(b))
 
 
 def copy_finder(key: str) -> Callable[[str], bool]:

@@ -58,14 +58,9 @@ def article_id(folder: Path, path: Path) -> str:
     return path.relative_to(folder).as_posix()
 
 
-def find_article_ids(folder: Path) -> list[str]:
-    """The article files under a folder (.txt and .md, hidden files and folders left out), as ids: paths
-    relative to the folder, with '/', sorted."""
-    return sorted(scan_articles(folder))
-
-
 def scan_articles(folder: Path) -> dict[str, tuple[int, int]]:
-    """Every article file under a folder, by id, with its (size, mtime_ns)."""
+    """Every article file under a folder (.txt and .md, hidden files and folders left out), by id (its path
+    relative to the folder, with '/'), with its (size, mtime_ns)."""
     found: dict[str, tuple[int, int]] = {}
     pending = [(os.fspath(folder), "")]
     while pending:
@@ -247,7 +242,7 @@ def run_index(
     there are many; this process writes them to the store. Articles that arrive within `commit_seconds`
     are committed together: an interruption loses at most that batch, and never part of an article.
     """
-    stored = store.articles()
+    stored = store.file_states()
     added, updated, skipped, warnings = [], [], [], list(plan.warnings)
     copies = 0
     prepared = _prepared(plan, analyzer or Analyzer(), workers if workers is not None else (os.cpu_count() or 1))
@@ -274,7 +269,7 @@ def run_index(
     for aid in plan.removed:
         store.remove_article(aid)
     if plan.whole_folder:
-        store.clear_skipped(find_article_ids(plan.folder))
+        store.clear_skipped(s.path for s in (*plan.still_skipped, *skipped))  # the rest were fixed or are gone
         store.set_meta("metadata_digest", _metadata_digest(plan.metadata))
     for warning in warnings:
         logger.warning("%s", warning)

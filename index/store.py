@@ -260,10 +260,6 @@ class Store:
                 conn.commit()
         return current, {row[0] for row in rows}
 
-    def article_passages(self, article_id: str) -> list[Passage]:
-        rows = self.db.execute(f"{_PASSAGE_SQL} where article_id = ? order by position", [article_id]).fetchall()
-        return [Passage(*row) for row in rows]
-
     def sample_passages(self, limit: int) -> list[Passage]:
         """Up to `limit` passages spread over the store, for statistics."""
         count = self.counts()[1]

@@ -91,6 +91,22 @@ def test_skipped_files_are_not_retried_until_they_change(tmp_path: Path) -> None
     assert index_folder(folder, store).added == ("empty.txt",)
 
 
+def test_the_memory_of_skipped_files_follows_the_folder(tmp_path: Path) -> None:
+    folder = tmp_path / "a"
+    folder.mkdir()
+    (folder / "empty.txt").write_bytes(b"")
+    (folder / "binary.txt").write_bytes(b"\x00\x01" * 50)
+    store = Store.memory()
+    index_folder(folder, store)
+    assert set(store.skipped()) == {"empty.txt", "binary.txt"}
+    (folder / "good.txt").write_text(GOOD, encoding="utf-8")
+    assert index_folder(folder, store).added == ("good.txt",)
+    assert set(store.skipped()) == {"empty.txt", "binary.txt"}  # unchanged, still remembered, not retried
+    (folder / "binary.txt").unlink()
+    index_folder(folder, store)
+    assert set(store.skipped()) == {"empty.txt"}  # a skipped file that is gone is forgotten
+
+
 def test_a_file_that_breaks_keeps_its_indexed_version(tmp_path: Path) -> None:
     folder = tmp_path / "a"
     folder.mkdir()
@@ -123,12 +139,20 @@ def test_interrupted_run_leaves_whole_articles_and_the_next_run_finishes(seeds_d
     assert len(report.added) == 3 and report.articles == 5
 
 
+class FailingSentences(list):
+    """An article's sentences whose writing fails after the first, as when the disk fills up."""
+
+    def __iter__(self):  # type: ignore[no-untyped-def]
+        yield self[0]
+        raise sqlite3.OperationalError("database or disk is full")
+
+
 class FailingStore(Store):
-    """A store whose disk fills up after the third article is written."""
+    """A store whose disk fills up halfway through a batch, after the batch's old passages are deleted."""
 
     def put_articles(self, articles):  # type: ignore[no-untyped-def]
-        super().put_articles(articles[:3])
-        raise sqlite3.OperationalError("database or disk is full")
+        source, file, sentences = articles[-1]
+        return super().put_articles([*articles[:-1], (source, file, FailingSentences(sentences))])
 
 
 def test_a_failed_write_leaves_every_article_whole(seeds_dir: Path, tmp_path: Path) -> None:
