@@ -1,0 +1,173 @@
+"""Sentence embeddings behind one small interface: texts in, unit vectors out.
+
+The default embedder is a static model distilled from all-MiniLM-L6-v2 (index/static_model/, built by
+tools/build_static_model.py), loaded with model2vec: a sentence's vector is the weighted mean of its
+word pieces' vectors, so embedding costs a tokenizer pass and a sum, with no network and no torch.
+
+A missing or damaged model never stops quotebot: `load_embedder` logs one warning and returns None,
+and search falls back to BM25 alone.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from collections.abc import Sequence
+from functools import cached_property
+from pathlib import Path
+from typing import Any, Protocol
+
+import numpy as np
+
+logger = logging.getLogger(__name__)
+
+MODEL_DIR = Path(__file__).resolve().parent / "static_model"
+MODEL_FILES = ("model.safetensors", "tokenizer.json", "config.json")
+VECTOR_DTYPE = np.float16  # as stored: half the bytes, and cosines agree with float32 to about 1e-3
+
+
+class Embedder(Protocol):
+    """Turns texts into unit vectors; `version` changes whenever the vectors would."""
+
+    version: str
+    dims: int
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        """One float32 unit vector per text, shape (len(texts), dims)."""
+        ...
+
+
+class ModelError(RuntimeError):
+    """The model files are missing, damaged or unreadable."""
+
+
+class StaticEmbedder:
+    """A model2vec static model from a folder, checked against the digests in its manifest.
+
+    Picklable: worker processes get the folder and load the model themselves on first use.
+    """
+
+    def __init__(self, folder: Path = MODEL_DIR) -> None:
+        self.folder = folder
+        manifest = _read_manifest(folder)
+        for name in MODEL_FILES:
+            path = folder / name
+            try:
+                digest = hashlib.sha256(path.read_bytes()).hexdigest()
+            except OSError as error:
+                raise ModelError(f"{path}: {error.strerror or error}") from error
+            if digest != manifest.get(name):
+                raise ModelError(f"{path}: checksum does not match {folder / 'MANIFEST.json'}")
+        self.version = str(manifest["model.safetensors"])[:16]
+        self.dims = int(json.loads((folder / "config.json").read_text(encoding="utf-8"))["hidden_dim"])
+
+    @cached_property
+    def _model(self) -> Any:
+        from model2vec import StaticModel
+
+        try:
+            return StaticModel.from_pretrained(str(self.folder))
+        except Exception as error:  # any failure to parse the files is the same problem to the user
+            raise ModelError(f"{self.folder}: cannot load the model: {error}") from error
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dims), dtype=np.float32)
+        vectors = np.asarray(self._model.encode(list(texts), show_progress_bar=False), dtype=np.float32)
+        norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+        return vectors / np.maximum(norms, 1e-12)
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = dict(self.__dict__)
+        state.pop("_model", None)
+        return state
+
+
+def _read_manifest(folder: Path) -> dict[str, str]:
+    try:
+        data = json.loads((folder / "MANIFEST.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError) as error:
+        raise ModelError(f"{folder / 'MANIFEST.json'}: {error}") from error
+    if not isinstance(data, dict) or not all(isinstance(data.get(n), str) for n in MODEL_FILES):
+        raise ModelError(f"{folder / 'MANIFEST.json'}: does not list {', '.join(MODEL_FILES)}")
+    return data
+
+
+def load_embedder(folder: Path = MODEL_DIR) -> StaticEmbedder | None:
+    """The embedder, or None (with one warning) when its model cannot be used."""
+    try:
+        embedder = StaticEmbedder(folder)
+        embedder.embed(["check"])  # load now: a damaged file should fail here, not in the middle of a question
+    except ModelError as error:
+        logger.warning("semantic search is off: %s; answering with BM25 alone", error)
+        return None
+    return embedder
+
+
+def to_blob(vector: np.ndarray) -> bytes:
+    return np.asarray(vector, dtype=VECTOR_DTYPE).tobytes()
+
+
+def from_blobs(blobs: Sequence[bytes], dims: int) -> np.ndarray:
+    """Stored vectors back to a float32 matrix, (len(blobs), dims)."""
+    if not blobs:
+        return np.zeros((0, dims), dtype=np.float32)
+    return np.frombuffer(b"".join(blobs), dtype=VECTOR_DTYPE).reshape(len(blobs), dims).astype(np.float32)
+
+
+class DenseIndex:
+    """Exact nearest neighbours by cosine over the stored passage vectors, held in memory.
+
+    It catches up with the store from its change log, article by article, like the Tantivy engine:
+    the rows of changed articles are dropped and their current passages' vectors read again.
+    """
+
+    def __init__(self, dims: int) -> None:
+        self.dims = dims
+        self.generation = -1
+        self._ids = np.zeros(0, dtype=np.int64)
+        self._matrix = np.zeros((0, dims), dtype=np.float32)
+        self._articles: dict[str, np.ndarray] = {}  # article -> its passage ids
+
+    def __len__(self) -> int:
+        return len(self._ids)
+
+    def replace(self, changed: set[str] | None, rows: Sequence[tuple[int, str, bytes]], generation: int) -> None:
+        """Drop every row of the `changed` articles (all rows if None), then add `rows` (id, article, vector)."""
+        if changed is None:
+            keep = np.zeros(len(self._ids), dtype=bool)
+            self._articles = {}
+        else:
+            gone = [self._articles.pop(a) for a in changed if a in self._articles]
+            keep = ~np.isin(self._ids, np.concatenate(gone)) if gone else np.ones(len(self._ids), dtype=bool)
+        usable = [(pid, article, blob) for pid, article, blob in rows if blob is not None and len(blob) == self.dims * 2]
+        ids = np.array([pid for pid, _, _ in usable], dtype=np.int64)
+        self._ids = np.concatenate([self._ids[keep], ids])
+        self._matrix = np.concatenate([self._matrix[keep], from_blobs([b for _, _, b in usable], self.dims)])
+        for article in {a for _, a, _ in usable}:
+            self._articles[article] = np.array([pid for pid, a, _ in usable if a == article], dtype=np.int64)
+        self.generation = generation
+
+    def search(self, vector: np.ndarray, k: int) -> list[tuple[int, float]]:
+        """Up to k (passage id, cosine) pairs, best first."""
+        if not len(self._ids) or k <= 0:
+            return []
+        scores = self._matrix @ vector.astype(np.float32)
+        k = min(k, len(scores))
+        top = np.argpartition(-scores, k - 1)[:k]
+        top = top[np.argsort(-scores[top], kind="stable")]
+        return [(int(self._ids[i]), float(scores[i])) for i in top]
+
+    def similarity(self, vector: np.ndarray, ids: Sequence[int]) -> dict[int, float]:
+        """Cosine of the given passages to `vector` (those the index holds)."""
+        if not ids or not len(self._ids):
+            return {}
+        order = np.argsort(self._ids)
+        wanted = np.asarray(ids, dtype=np.int64)
+        spots = np.searchsorted(self._ids, wanted, sorter=order)
+        spots = np.minimum(spots, len(order) - 1)
+        rows = order[spots]
+        found = self._ids[rows] == wanted
+        scores = self._matrix[rows[found]] @ vector.astype(np.float32)
+        return {int(pid): float(s) for pid, s in zip(wanted[found], scores, strict=True)}
