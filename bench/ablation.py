@@ -1,6 +1,6 @@
 """Answer quality with each retrieval lever turned off, against plain rank-bm25, on a gold set.
 
-    python bench/ablation.py [eval/gold.jsonl]
+    python bench/ablation.py [eval/dev.jsonl]
 
 "plain rank-bm25" is BM25Okapi over sentences with stopwords removed and no stemming, always
 answering: the starting point the levers are measured against.
@@ -46,7 +46,7 @@ def row(name: str, e: Evaluation) -> str:
 
 
 def main() -> None:
-    gold = load_gold(Path(sys.argv[1]) if len(sys.argv) > 1 else ROOT / "eval" / "gold.jsonl")
+    gold = load_gold(Path(sys.argv[1]) if len(sys.argv) > 1 else ROOT / "eval" / "dev.jsonl")
     with tempfile.TemporaryDirectory() as tmp:
         corpus = Corpus.open(CorpusConfig(folder=ROOT / "data", db_path=Path(tmp) / "q.db"))
         corpus.index()

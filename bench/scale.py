@@ -131,7 +131,7 @@ def worker_serve(data: Path, db: Path, engine: str) -> dict[str, float]:
 
     started = time.perf_counter()
     corpus = Corpus.open(CorpusConfig(folder=data, db_path=db, engine=engine))
-    answerer = Answerer(corpus.search, corpus.article_count)
+    answerer = Answerer(corpus.find, corpus.article_count)
     qs = questions()
     answerer.answer(qs[0])
     opened = time.perf_counter() - started

@@ -13,7 +13,7 @@ from pathlib import Path
 import click
 
 from index.corpus import Corpus, CorpusConfig, EngineError
-from index.models import IndexReport
+from index.models import Found, IndexReport
 
 from .config import ConfigError, Settings
 from .core import Answerer
@@ -23,7 +23,11 @@ from .repl import run_repl
 
 def corpus_config(settings: Settings) -> CorpusConfig:
     return CorpusConfig(
-        folder=settings.data_dir, db_path=settings.database, engine=settings.engine, synonyms=settings.synonyms
+        folder=settings.data_dir,
+        db_path=settings.database,
+        engine=settings.engine,
+        synonyms=settings.synonyms,
+        semantic=settings.semantic,
     )
 
 
@@ -33,15 +37,18 @@ def open_corpus(settings: Settings) -> Corpus:
             f"no articles folder at {settings.data_dir}; pass --data PATH or set QUOTEBOT_DATA"
         )
     try:
-        return Corpus.open(corpus_config(settings))
+        corpus = Corpus.open(corpus_config(settings))
     except EngineError as error:
         raise click.ClickException(f"{error} (QUOTEBOT_ENGINE)") from error
     except OSError as error:
         raise click.ClickException(f"cannot open the index at {settings.database}: {error}") from error
+    if corpus.semantic_problem:
+        click.echo(f"warning: {corpus.semantic_problem}", err=True)
+    return corpus
 
 
 def make_answerer(corpus: Corpus, settings: Settings) -> Answerer:
-    return Answerer(corpus.search, corpus.article_count, settings.top_k)
+    return Answerer(corpus.find, corpus.article_count, settings.top_k)
 
 
 def refresh_quietly(corpus: Corpus) -> None:
@@ -88,10 +95,11 @@ def list_sources(corpus: Corpus) -> str:
 @click.group()
 @click.option("--data", "data_dir", type=click.Path(path_type=Path), help="Articles folder [QUOTEBOT_DATA, default ./data].")
 @click.option("--db", "db_path", type=click.Path(path_type=Path), help="Index database [QUOTEBOT_DB, default DATA/quotebot.db].")
+@click.option("--no-semantic", is_flag=True, help="BM25 alone, without sentence embeddings [QUOTEBOT_SEMANTIC=off].")
 @click.option("-v", "--verbose", is_flag=True, help="Log what happens.")
 @click.version_option(package_name="quotebot")
 @click.pass_context
-def cli(ctx: click.Context, data_dir: Path | None, db_path: Path | None, verbose: bool) -> None:
+def cli(ctx: click.Context, data_dir: Path | None, db_path: Path | None, no_semantic: bool, verbose: bool) -> None:
     """quotebot answers questions with sentences quoted from your news articles."""
     logging.basicConfig(level=logging.INFO if verbose else logging.ERROR, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
@@ -102,6 +110,8 @@ def cli(ctx: click.Context, data_dir: Path | None, db_path: Path | None, verbose
         settings = replace(settings, data_dir=data_dir)
     if db_path:
         settings = replace(settings, db_path=db_path)
+    if no_semantic:
+        settings = replace(settings, semantic=False)
     ctx.obj = settings
 
 
@@ -224,7 +234,11 @@ def evaluate_command(settings: Settings, gold_file: Path, top_k: int, as_json: b
     corpus = open_corpus(settings)
     refresh_quietly(corpus)
     answerer = make_answerer(corpus, settings)
-    result = evaluate(gold, lambda question, k: answerer.answer(question, k=k).hits, top_k)
+    def search(question: str, k: int) -> Found:
+        answer = answerer.answer(question, k=k)
+        return Found(answer.hits, answer.confident)
+
+    result = evaluate(gold, search, top_k)
     if as_json:
         click.echo(json.dumps(result.as_dict(), ensure_ascii=False, indent=2))
         return

@@ -16,6 +16,7 @@ class Settings:
     data_dir: Path = Path("data")
     db_path: Path | None = None  # default: <data_dir>/quotebot.db
     engine: str = "tantivy"
+    semantic: bool = True  # hybrid BM25 + sentence-embedding search; QUOTEBOT_SEMANTIC=off for BM25 alone
     synonyms: Path | None = None
     top_k: int = 3
     # Slack
@@ -42,6 +43,7 @@ class Settings:
             data_dir=Path(get("QUOTEBOT_DATA") or "data"),
             db_path=Path(db) if (db := get("QUOTEBOT_DB")) else None,
             engine=get("QUOTEBOT_ENGINE") or cls.engine,
+            semantic=_switch(environ, "QUOTEBOT_SEMANTIC", cls.semantic),
             synonyms=Path(syn) if (syn := get("QUOTEBOT_SYNONYMS")) else None,
             top_k=_int(environ, "QUOTEBOT_TOP_K", cls.top_k),
             slack_bot_token=get("SLACK_BOT_TOKEN"),
@@ -53,6 +55,17 @@ class Settings:
             port=_int(environ, "PORT", cls.port),
             refresh_seconds=_int(environ, "QUOTEBOT_REFRESH_SECONDS", cls.refresh_seconds),
         )
+
+
+def _switch(environ: Mapping[str, str], name: str, default: bool) -> bool:
+    value = environ.get(name, "").strip().lower()
+    if not value:
+        return default
+    if value in {"on", "true", "1", "yes"}:
+        return True
+    if value in {"off", "false", "0", "no"}:
+        return False
+    raise ConfigError(f"{name} must be on or off, not {value!r}")
 
 
 def _with_slash(url: str) -> str:

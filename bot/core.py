@@ -8,11 +8,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
 
-from index.models import Hit
+from index.models import Found, Hit
 
 MAX_QUESTION_CHARS = 500
 
-SearchFn = Callable[[str, int, int], tuple[Hit, ...]]  # (question, k, context sentences) -> hits
+SearchFn = Callable[[str, int, int], Found]  # (question, k, context sentences) -> hits and confidence
 Status = Literal["ok", "no_answer", "empty_question"]
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2060-\u2064\ufeff]")
@@ -25,6 +25,7 @@ class Answer:
     hits: tuple[Hit, ...] = ()
     articles: int = 0  # how many articles were searched
     truncated: bool = False  # the question was cut to MAX_QUESTION_CHARS
+    confident: bool = True  # False: the closest sentences on the topic, which may not answer the question
 
 
 def clean_question(text: str) -> tuple[str, bool]:
@@ -49,6 +50,6 @@ class Answerer:
         articles = self.article_count()
         if not text.strip("?!. "):
             return Answer(question=text, status="empty_question", articles=articles)
-        hits = self.search(text, k or self.top_k, context)
-        status: Status = "ok" if hits else "no_answer"
-        return Answer(question=text, status=status, hits=hits, articles=articles, truncated=truncated)
+        found = self.search(text, k or self.top_k, context)
+        status: Status = "ok" if found.hits else "no_answer"
+        return Answer(text, status, found.hits, articles, truncated, confident=found.confident or not found.hits)

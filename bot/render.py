@@ -9,6 +9,7 @@ from index.models import Hit, Source
 
 from .core import Answer
 
+NOT_SURE = "I'm not sure these answer it; they are the closest sentences I found:"
 HELP = (
     "Ask a question about the articles, in plain words. I answer with sentences quoted word for word "
     "from them, each with its source."
@@ -43,6 +44,8 @@ def render_text(answer: Answer, width: int = 100) -> str:
     if not answer.hits:
         return no_answer_text(answer)
     blocks = [_render_hit(i, hit, width) for i, hit in enumerate(answer.hits, 1)]
+    if not answer.confident:
+        blocks.insert(0, NOT_SURE)
     return "\n\n".join(blocks)
 
 
@@ -75,10 +78,11 @@ def source_dict(source: Source) -> dict[str, Any]:
 
 
 def answer_dict(answer: Answer) -> dict[str, Any]:
-    """The JSON shape other tools read: question, status ('ok' or 'no_answer') and quotes."""
+    """The JSON shape other tools read: question, status ('ok' or 'no_answer'), confidence and quotes."""
     return {
         "question": answer.question,
         "status": "ok" if answer.status == "ok" else "no_answer",
+        "confident": answer.confident,
         "quotes": [
             {
                 "text": hit.passage.text,

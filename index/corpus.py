@@ -16,9 +16,10 @@ from pathlib import Path
 
 from .analysis import ANALYSIS_VERSION, Analyzer
 from .engine import BM25Params, Engine, RankBM25Engine
-from .ingest import IndexPlan, plan_files, plan_index, run_index
-from .models import Hit, IndexReport, Source
-from .search import Searcher, SearchSettings
+from .ingest import VECTORS_META, IndexPlan, plan_files, plan_index, run_index
+from .models import Found, Hit, IndexReport, Source
+from .search import Searcher, SearchResult, SearchSettings
+from .semantic import MODEL_DIR, DenseIndex, Embedder, load_embedder, to_blob
 from .store import Store
 from .synonyms import Synonyms
 from .tantivy_engine import EngineBusy, TantivyEngine
@@ -27,6 +28,7 @@ logger = logging.getLogger(__name__)
 
 ENGINES = ("tantivy", "rank-bm25")
 WRITER_CACHE_MB = 256  # room for the passage indexes of a few million sentences while ingesting
+FILL_BATCH = 4096  # passages embedded and committed together when filling in missing vectors
 
 
 class EngineError(ValueError):
@@ -41,6 +43,8 @@ class CorpusConfig:
     synonyms: Path | None = None  # None: the articles folder's synonyms.txt if any, else the default
     params: BM25Params = BM25Params()
     search: SearchSettings = SearchSettings()
+    semantic: bool = True  # hybrid BM25 + embedding search; falls back to BM25 alone if the model cannot load
+    model: Path = MODEL_DIR
 
 
 def engine_folder(db_path: Path) -> Path:
@@ -67,6 +71,11 @@ class Corpus:
         self._searcher: Searcher | None = None
         self._tantivy: TantivyEngine | None = None
         self._articles: tuple[int, int] | None = None  # (generation, articles)
+        self.embedder: Embedder | None = None
+        self.semantic_problem: str | None = None  # why semantic search is off although it was asked for
+        if config.semantic:
+            self.embedder, self.semantic_problem = load_embedder(config.model)
+        self._dense: DenseIndex | None = None
 
     @classmethod
     def open(cls, config: CorpusConfig) -> Corpus:
@@ -82,13 +91,34 @@ class Corpus:
         """Bring the store in line with the folder."""
         with self._index_lock:
             writer = self._writing_store()
-            return run_index(plan or plan_index(self.config.folder, writer), writer, on_file, self.analyzer)
+            plan = plan or plan_index(self.config.folder, writer)
+            report = run_index(plan, writer, on_file, self.analyzer, embedder=self.embedder)
+            self._fill_vectors(writer)
+            return report
 
     def add(self, paths: list[Path], on_file: Callable[[Path], None] | None = None) -> IndexReport:
         """Ingest the given files, which must already be in the articles folder."""
         with self._index_lock:
             writer = self._writing_store()
-            return run_index(plan_files(self.config.folder, writer, paths), writer, on_file, self.analyzer)
+            report = run_index(plan_files(self.config.folder, writer, paths), writer, on_file, self.analyzer, embedder=self.embedder)
+            self._fill_vectors(writer)
+            return report
+
+    def vectors_missing(self) -> bool:
+        """Semantic search is on but some stored passages have no vector from this model yet."""
+        return self.embedder is not None and self.store.get_meta(VECTORS_META) != self.embedder.version
+
+    def _fill_vectors(self, writer: Store) -> None:
+        """Embed the passages that have no vector (stored by a run without the model, or an older store)."""
+        embedder = self.embedder
+        if embedder is None or writer.get_meta(VECTORS_META) == embedder.version:
+            return
+        if writer.get_meta(VECTORS_META):  # vectors of another model: all of them are redone
+            writer.clear_vectors()
+        while batch := writer.without_vectors(FILL_BATCH):
+            vectors = embedder.embed([text for _, _, text in batch])
+            writer.set_vectors([(pid, article, to_blob(v)) for (pid, article, _), v in zip(batch, vectors, strict=True)])
+        writer.set_meta(VECTORS_META, embedder.version)
 
     def _writing_store(self) -> Store:
         if self._writer is None:
@@ -98,7 +128,7 @@ class Corpus:
     def refresh(self) -> IndexReport | None:
         """Index the folder if any article changed. Returns the report, or None if nothing changed."""
         plan = self.plan()
-        if plan.is_empty and self.store.get_meta("metadata_digest") is not None:
+        if plan.is_empty and self.store.get_meta("metadata_digest") is not None and not self.vectors_missing():
             return None
         return self.index(plan)
 
@@ -115,7 +145,10 @@ class Corpus:
             if current or (self._searcher is not None and self._index_lock.locked()):
                 return self._searcher  # type: ignore[return-value]
             engine, synced = self._current_engine()
-            self._searcher = Searcher(self.store, engine, self.analyzer, self.synonyms, self.config.search)
+            dense = self._current_dense()
+            self._searcher = Searcher(
+                self.store, engine, self.analyzer, self.synonyms, self.config.search, self.embedder, dense
+            )
             self._generation = generation if synced else -1  # not synced: try again at the next question
             return self._searcher
 
@@ -135,10 +168,33 @@ class Corpus:
                 return self._tantivy, False
             return self._tantivy, True
 
+    def _current_dense(self) -> DenseIndex | None:
+        """The in-memory vector index, caught up with the store from its change log."""
+        if self.embedder is None:
+            return None
+        with self._search_lock:
+            if self._dense is None:
+                self._dense = DenseIndex(self.embedder.dims)
+                generation = self.store.generation
+                self._dense.replace(None, list(self.store.iter_vectors()), generation)
+            else:
+                generation, changed = self.store.changes_since(self._dense.generation)
+                if generation != self._dense.generation:
+                    self._dense.replace(changed, list(self.store.iter_vectors(changed)), generation)
+            return self._dense
+
     def search(self, question: str, k: int, context: int = 0) -> tuple[Hit, ...]:
+        return self.ask(question, k, context).hits
+
+    def find(self, question: str, k: int, context: int = 0) -> Found:
+        """Hits, and whether they are likely to answer the question."""
+        result = self.ask(question, k, context)
+        return Found(result.hits, confident=result.confidence == "high")
+
+    def ask(self, question: str, k: int, context: int = 0) -> SearchResult:
         searcher = self.searcher
         with self._search_lock:  # one SQLite connection, shared by the bot's threads
-            return searcher.search(question, k, context).hits
+            return searcher.search(question, k, context)
 
     def sources(self) -> list[tuple[Source, int]]:
         """Every indexed article with its number of sentences."""

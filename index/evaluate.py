@@ -16,7 +16,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from .dedupe import fingerprint, is_near_duplicate
-from .models import Hit
+from .models import Found, Hit
 
 K = 5
 
@@ -99,6 +99,7 @@ class QuestionResult:
     units: int
     expected: str | None  # the first gold sentence, for reports
     restatement_first: bool = False  # a restating non-answer ranks above the first real answer
+    unsure: bool = False  # quotes were shown, marked as possibly not answering
 
     @property
     def declined(self) -> bool:
@@ -115,7 +116,7 @@ class QuestionResult:
         return self.first_relevant == 1
 
 
-def judge(question: GoldQuestion, hits: Iterable[Hit], k: int = K) -> QuestionResult:
+def judge(question: GoldQuestion, hits: Iterable[Hit], k: int = K, confident: bool = True) -> QuestionResult:
     hits = list(hits)[:k]
     units = question.units()
     matched: set[int] = set()
@@ -137,6 +138,7 @@ def judge(question: GoldQuestion, hits: Iterable[Hit], k: int = K) -> QuestionRe
         relevant=tuple(relevant),
         units=len(units),
         expected=question.answers[0].text if question.answers else None,
+        unsure=not confident,
     )
 
 
@@ -151,6 +153,8 @@ class Scores:
     wrongly_declined: float  # share of answerable questions that got no answer
     correctly_declined: float  # share of unanswerable questions that got no answer
     restatement_first: float  # share of answerable questions where a restating non-answer ranks first
+    answerable_unsure: float = float("nan")  # share of answerable questions answered but marked low-confidence
+    unanswerable_unsure: float = float("nan")  # share of unanswerable questions answered, marked low-confidence
 
 
 def _ndcg(result: QuestionResult, k: int) -> float:
@@ -176,6 +180,8 @@ def score(results: list[QuestionResult], k: int = K) -> Scores:
         wrongly_declined=mean([1.0 if r.declined else 0.0 for r in answerable]),
         correctly_declined=mean([1.0 if r.declined else 0.0 for r in unanswerable]),
         restatement_first=mean([1.0 if r.restatement_first else 0.0 for r in answerable]),
+        answerable_unsure=mean([1.0 if r.unsure and r.returned else 0.0 for r in answerable]),
+        unanswerable_unsure=mean([1.0 if r.unsure and r.returned else 0.0 for r in unanswerable]),
     )
 
 
@@ -184,6 +190,7 @@ class Evaluation:
     overall: Scores
     by_kind: dict[str, Scores]
     results: list[QuestionResult]
+    k: int = K
 
     def wrong(self) -> list[QuestionResult]:
         return [r for r in self.results if not r.correct]
@@ -196,24 +203,31 @@ class Evaluation:
         }
 
 
-def evaluate(gold: list[GoldQuestion], search: Callable[[str, int], Iterable[Hit]], k: int = K) -> Evaluation:
-    results = [judge(q, search(q.question, k), k) for q in gold]
+def evaluate(gold: list[GoldQuestion], search: Callable[[str, int], Found], k: int = K) -> Evaluation:
+    """Ask every question and judge its quotes; low-confidence answers are counted apart (`*_unsure`)."""
+    results = []
+    for q in gold:
+        found = search(q.question, k)
+        results.append(judge(q, found.hits, k, found.confident))
     kinds = sorted({r.kind for r in results})
     return Evaluation(
         overall=score(results, k),
         by_kind={kind: score([r for r in results if r.kind == kind], k) for kind in kinds},
         results=results,
+        k=k,
     )
 
 
 def format_table(evaluation: Evaluation) -> str:
+    k = evaluation.k
     header = (
-        "| set | questions | P@1 | MRR@5 | nDCG@5 | Recall@5 | answerable declined | unanswerable declined "
-        "| restatement above answer |"
+        f"| set | questions | P@1 | MRR@{k} | nDCG@{k} | Recall@{k} | answerable declined | unanswerable declined "
+        "| restatement above answer | answerable unsure | unanswerable unsure |"
     )
-    lines = [header, "|---|---|---|---|---|---|---|---|---|"]
+    lines = [header, "|---|---|---|---|---|---|---|---|---|---|---|"]
     rows = [("all", evaluation.overall), *evaluation.by_kind.items()]
     for name, s in rows:
         cells = [s.p_at_1, s.mrr, s.ndcg, s.recall, s.wrongly_declined, s.correctly_declined, s.restatement_first]
+        cells += [s.answerable_unsure, s.unanswerable_unsure]
         lines.append(f"| {name} | {s.questions} | " + " | ".join("–" if math.isnan(c) else f"{c:.2f}" for c in cells) + " |")
     return "\n".join(lines)

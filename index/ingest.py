@@ -27,6 +27,7 @@ from typing import TypeVar
 from .analysis import Analyzer
 from .articles import ArticleError, read_article_file
 from .models import Article, IndexReport, SkippedFile, Source
+from .semantic import Embedder, to_blob
 from .sentences import split_sentences
 from .store import FileState, NewPassage, Store, new_passage
 
@@ -36,6 +37,7 @@ T = TypeVar("T")
 ARTICLE_SUFFIXES = frozenset({".txt", ".md"})
 METADATA_FILE = "metadata.toml"
 RESERVED_FILES = frozenset({"synonyms.txt"})  # configuration that lives beside the articles
+VECTORS_META = "vectors"  # meta key: the embedder version every stored passage has a vector of, or ""
 
 
 @dataclass(frozen=True)
@@ -171,8 +173,10 @@ class Prepared:
     error: str | None = None
 
 
-def prepare_file(path: Path, aid: str, metadata: Mapping[str, object] | None, analyzer: Analyzer) -> Prepared:
-    """Read, clean, split, analyse and fingerprint one file. Touches no store, so it can run in another process."""
+def prepare_file(
+    path: Path, aid: str, metadata: Mapping[str, object] | None, analyzer: Analyzer, embedder: Embedder | None = None
+) -> Prepared:
+    """Read, clean, split, analyse, fingerprint and embed one file. Touches no store, so it can run in another process."""
     analyse = analyzer.terms
     try:
         try:
@@ -182,15 +186,17 @@ def prepare_file(path: Path, aid: str, metadata: Mapping[str, object] | None, an
             raise ArticleError(f"cannot read: {error.strerror or error}") from error
         state = FileState(size=stat.st_size, mtime_ns=stat.st_mtime_ns, sha256=hashlib.sha256(data).hexdigest())
         article, warnings = read_article_file(data, aid, dict(metadata) if metadata else None)
-        sentences = tuple(new_passage(p, s, " ".join(analyse(s))) for p, s in article_sentences(article))
-        if not sentences:
+        found = article_sentences(article)
+        if not found:
             raise ArticleError("no sentences found after removing page furniture")
+        vectors = [to_blob(v) for v in embedder.embed([s for _, s in found])] if embedder else [None] * len(found)
+        sentences = tuple(new_passage(p, s, " ".join(analyse(s)), v) for (p, s), v in zip(found, vectors, strict=True))
     except ArticleError as error:
         return Prepared(aid, None, None, error=str(error))
     return Prepared(aid, article.source, state, sentences, tuple(warnings))
 
 
-Job = tuple[Path, str, Mapping[str, object] | None, Analyzer]
+Job = tuple[Path, str, Mapping[str, object] | None, Analyzer, Embedder | None]
 CHUNK_FILES = 64  # files a worker prepares per task
 CHUNKS_IN_FLIGHT = 16  # per worker: enough to keep it busy, few enough that memory stays flat however big the run
 
@@ -199,12 +205,14 @@ def _prepare_chunk(jobs: list[Job]) -> list[Prepared]:
     return [prepare_file(*job) for job in jobs]
 
 
-def _prepared(plan: IndexPlan, analyzer: Analyzer, workers: int) -> Iterator[tuple[Path, Prepared]]:
+def _prepared(
+    plan: IndexPlan, analyzer: Analyzer, embedder: Embedder | None, workers: int
+) -> Iterator[tuple[Path, Prepared]]:
     """Each planned file, prepared, in plan order: in `workers` processes when there are many files."""
     jobs: list[Job] = []
     for path in plan.files:
         aid = article_id(plan.folder, path)
-        jobs.append((path, aid, plan.metadata.get(aid), analyzer))
+        jobs.append((path, aid, plan.metadata.get(aid), analyzer, embedder))
     if workers < 2 or len(jobs) < PARALLEL_FROM:
         for job in jobs:
             yield job[0], prepare_file(*job)
@@ -235,17 +243,22 @@ def run_index(
     analyzer: Analyzer | None = None,
     workers: int | None = None,
     commit_seconds: float = COMMIT_SECONDS,
+    embedder: Embedder | None = None,
 ) -> IndexReport:
     """Carry out a plan. `on_file` is called after each file, for progress.
 
     Files are read, cleaned, split and analysed in `workers` processes (default: one per core) when
     there are many; this process writes them to the store. Articles that arrive within `commit_seconds`
     are committed together: an interruption loses at most that batch, and never part of an article.
+    With an `embedder`, each sentence's vector is stored with it; without one, the store notes that
+    its vectors are incomplete, so that they are filled in once an embedder is given again.
     """
     stored = store.file_states()
     added, updated, skipped, warnings = [], [], [], list(plan.warnings)
     copies = 0
-    prepared = _prepared(plan, analyzer or Analyzer(), workers if workers is not None else (os.cpu_count() or 1))
+    if embedder is None and plan.files:
+        store.set_meta(VECTORS_META, "")
+    prepared = _prepared(plan, analyzer or Analyzer(), embedder, workers if workers is not None else (os.cpu_count() or 1))
     for batch in _batches(prepared, commit_seconds):
         with store.transaction():  # whole articles only: a batch commits together or not at all
             good = []
@@ -310,7 +323,11 @@ def _remember_skipped(store: Store, path: Path, aid: str, reason: str) -> None:
 
 
 def index_folder(
-    folder: Path, store: Store, on_file: Callable[[Path], None] | None = None, analyzer: Analyzer | None = None
+    folder: Path,
+    store: Store,
+    on_file: Callable[[Path], None] | None = None,
+    analyzer: Analyzer | None = None,
+    embedder: Embedder | None = None,
 ) -> IndexReport:
     """Plan and run an index of `folder` in one call."""
-    return run_index(plan_index(folder, store), store, on_file, analyzer)
+    return run_index(plan_index(folder, store), store, on_file, analyzer, embedder=embedder)

@@ -60,6 +60,18 @@ class Hit:
 
 
 @dataclass(frozen=True)
+class Found:
+    """What a search found: the hits, and whether they are likely to answer the question.
+
+    `confident` is False when the question is on the articles' topic but the best sentences may not
+    answer it: they are shown, marked as such, rather than refusing.
+    """
+
+    hits: tuple[Hit, ...]
+    confident: bool = True
+
+
+@dataclass(frozen=True)
 class SkippedFile:
     path: str
     reason: str

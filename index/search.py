@@ -1,6 +1,8 @@
-"""Question -> analysed terms -> engine -> ranked, de-duplicated hits with their sources.
+"""Question -> analysed terms (and a sentence vector) -> engines -> ranked, de-duplicated hits with their sources.
 
-Ranking on top of BM25:
+With semantic search on (the default when the model loads), BM25 candidates and the nearest sentences
+by embedding are fused by weighted reciprocal rank, and whether to answer is decided on the best
+sentence's cosine and lexical evidence together (`Answerability`). Without it, BM25 alone:
 - coverage: the share of the question's meaningful terms (IDF-weighted) that a sentence holds.
   A question is answerable only if some sentence covers enough of it; scores alone are not
   comparable across questions, coverage is. Terms the corpus has never seen count fully against.
@@ -16,10 +18,13 @@ from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from functools import cached_property
+from typing import Literal
+
 
 from .analysis import Analyzer, normalise
 from .engine import Engine, lucene_idf
 from .models import Hit, Passage
+from .semantic import DenseIndex, Embedder
 from .store import Store
 from .synonyms import Phrase, Synonyms
 
@@ -35,6 +40,16 @@ class SearchSettings:
     min_coverage: float = 0.5  # below this share of the question's known weight, a sentence does not answer
     restatement_penalty: float = 0.3
     order_weight: float = 0.2  # share of the score that depends on the question's word order being kept
+    # Hybrid (semantic) ranking: weighted reciprocal-rank fusion of the BM25 and embedding rankings.
+    # Fitted on eval/dev.jsonl and the even half of WikiQA dev (bench/tune.py).
+    rrf_k: float = 5.0
+    lexical_weight: float = 1.0
+    dense_weight: float = 1.0
+    # Answerability with semantic search on (see `Answerability`), fitted on the same dev sets.
+    off_topic_cosine: float = 0.65  # declined: no sentence this close in meaning...
+    off_topic_coverage: float = 0.3  # ...and the top sentence holds less than this share of the question
+    confident_cosine: float = 0.75  # confident: a sentence this close in meaning...
+    confident_coverage: float = 0.4  # ...or the top sentence holds this share of the question
 
 
 @dataclass(frozen=True)
@@ -81,10 +96,14 @@ class Query:
         return self.known_total / self.total if self.total else 0.0
 
 
+Confidence = Literal["high", "low"]
+
+
 @dataclass(frozen=True)
 class SearchResult:
     hits: tuple[Hit, ...]
     query: Query
+    confidence: Confidence = "high"  # "low": on topic, but the best sentences may not answer the question
 
 
 # Words that open an embedded question: "unclear what Russia would give", "did not say whether".
@@ -92,6 +111,7 @@ class SearchResult:
 _EMBEDDED_QUESTION = re.compile(r"\b(what|whether|how|why)\b", re.I)
 # "How long", "how far": the second word asks for a kind of answer, it is not a topic.
 _QUESTION_PHRASES = re.compile(r"\bhow\s+(long|far|often|soon|old|come)\b", re.I)
+_WORD = re.compile(r"[^\W\d_][\w'’-]*")
 _RESTATEMENT_SHARE = 0.8  # share of the sentence's match to the question inside the embedded question
 
 
@@ -111,9 +131,13 @@ class Searcher:
         analyzer: Analyzer | None = None,
         synonyms: Synonyms | None = None,
         settings: SearchSettings = SearchSettings(),
+        embedder: Embedder | None = None,
+        dense: DenseIndex | None = None,
     ) -> None:
         self.store = store
         self.engine = engine
+        self.embedder = embedder
+        self.dense = dense if embedder is not None else None
         self.analyzer = analyzer or Analyzer()
         self.synonyms = synonyms if synonyms is not None else Synonyms.load(None, self.analyzer)
         self.settings = settings
@@ -143,6 +167,8 @@ class Searcher:
         return Concept(own, alternatives, min([own_weight, *weights]), known=bool(found))
 
     def search(self, question: str, k: int = 3, context: int = 0) -> SearchResult:
+        if self.dense is not None and self.embedder is not None:
+            return self.hybrid_search(question, k, context)
         query = self.analyse(question)
         if not query.terms or query.known_share < self.settings.min_known_share:
             return SearchResult(hits=(), query=query)
@@ -163,6 +189,64 @@ class Searcher:
             ranked.append((score, passage))
         ranked.sort(key=lambda pair: (-pair[0], pair[1].id))
         return SearchResult(hits=self._hits(ranked, k, context), query=query)
+
+    def hybrid_search(self, question: str, k: int = 3, context: int = 0) -> SearchResult:
+        """BM25 and embedding rankings fused by weighted reciprocal rank; answerability on both kinds of evidence."""
+        assert self.dense is not None and self.embedder is not None
+        settings = self.settings
+        query = self.analyse(question)
+        vector = self.embedder.embed([question])[0]
+        found = self.engine.search(query.terms, settings.candidates) if query.terms else []
+        nearest = self.dense.search(vector, settings.candidates)
+        passages = self.store.passages(list(dict.fromkeys([pid for pid, _ in found] + [pid for pid, _ in nearest])))
+        cosines = dict(nearest)
+        cosines.update(self.dense.similarity(vector, [pid for pid, _ in found if pid not in cosines]))
+        lexical: list[tuple[float, Passage]] = []
+        coverage: dict[int, float] = {}
+        for pid, _ in found:
+            passage = passages.get(pid)
+            if passage is None:
+                continue
+            sequence = passage.terms.split() if passage.terms else self.analyzer.terms(passage.text)
+            terms = Counter(sequence)
+            coverage[pid] = self.coverage(query, terms)
+            score = self.score(query, terms) * (1 - settings.order_weight * (1 - in_order(query, sequence)))
+            if self.restates(query, passage.text):
+                score *= settings.restatement_penalty
+            lexical.append((score, passage))
+        lexical.sort(key=lambda pair: (-pair[0], pair[1].id))
+        fused: dict[int, float] = {}
+        for rank, (_, passage) in enumerate(lexical):
+            fused[passage.id] = settings.lexical_weight / (settings.rrf_k + rank + 1)
+        for rank, (pid, _) in enumerate(nearest):
+            if pid in passages:
+                fused[pid] = fused.get(pid, 0.0) + settings.dense_weight / (settings.rrf_k + rank + 1)
+        ranked = sorted(((score, passages[pid]) for pid, score in fused.items()), key=lambda pair: (-pair[0], pair[1].id))
+        if not ranked:
+            return SearchResult(hits=(), query=query)
+        top = ranked[0][1].id
+        verdict = Answerability(settings).judge(
+            best_cosine=max(cosines.values(), default=0.0),
+            top_coverage=coverage.get(top, 0.0) * query.known_share,
+            unknown_name=self.has_unknown_name(question),
+        )
+        if verdict is None:
+            return SearchResult(hits=(), query=query)
+        return SearchResult(hits=self._hits(ranked, k, context), query=query, confidence=verdict)
+
+    def has_unknown_name(self, question: str) -> bool:
+        """Whether the question names something (a capitalised word, not the first) the articles never mention.
+
+        "What is the capital of Australia?" asks about Australia; if no article says "Australia", the
+        sentences about some other capital do not answer it. Unknown common words ("lawful") are not names.
+        """
+        words = _WORD.findall(question)
+        for word in words[1:]:
+            if word[0].isupper() and not word.isupper() and len(word) > 2:
+                terms = self.analyzer.terms(word)
+                if terms and not any(self.engine.doc_freq(t) for t in terms):
+                    return True
+        return False
 
     def coverage(self, query: Query, terms: Mapping[str, int]) -> float:
         """The IDF-weighted share of the question's concepts that a sentence expresses, 0 to 1.
@@ -241,6 +325,31 @@ class Searcher:
                 hit = replace(hit, context_before=tuple(before), context_after=tuple(after))
             hits.append(hit)
         return tuple(hits)
+
+
+@dataclass(frozen=True)
+class Answerability:
+    """Whether to answer, from the best sentence's cosine to the question and the lexical evidence.
+
+    `top_coverage` is the share of the whole question's weight that the top sentence holds (words the
+    corpus never saw count as missing, but only in proportion: one unknown word cannot sink a question).
+    Declined: no sentence is close in meaning and the words barely match (an off-topic question), or the
+    question names something the articles never mention and no sentence is very close in meaning.
+    Confident: a sentence is close in meaning, or holds most of the question's words. Otherwise the
+    best sentences are returned, marked as low confidence.
+    """
+
+    settings: SearchSettings
+
+    def judge(self, best_cosine: float, top_coverage: float, unknown_name: bool = False) -> Confidence | None:
+        s = self.settings
+        if best_cosine < s.off_topic_cosine and top_coverage < s.off_topic_coverage:
+            return None
+        if unknown_name and best_cosine < s.confident_cosine:
+            return None
+        if best_cosine >= s.confident_cosine or top_coverage >= s.confident_coverage:
+            return "high"
+        return "low"
 
 
 def in_order(query: Query, sequence: list[str]) -> float:

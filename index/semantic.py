@@ -94,15 +94,16 @@ def _read_manifest(folder: Path) -> dict[str, str]:
     return data
 
 
-def load_embedder(folder: Path = MODEL_DIR) -> StaticEmbedder | None:
-    """The embedder, or None (with one warning) when its model cannot be used."""
+def load_embedder(folder: Path = MODEL_DIR) -> tuple[StaticEmbedder | None, str | None]:
+    """The embedder; or None and why (logged once as a warning) when its model cannot be used."""
     try:
         embedder = StaticEmbedder(folder)
         embedder.embed(["check"])  # load now: a damaged file should fail here, not in the middle of a question
     except ModelError as error:
-        logger.warning("semantic search is off: %s; answering with BM25 alone", error)
-        return None
-    return embedder
+        problem = f"semantic search is off: {error}; answering with BM25 alone"
+        logger.warning("%s", problem)
+        return None, problem
+    return embedder, None
 
 
 def to_blob(vector: np.ndarray) -> bytes:

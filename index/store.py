@@ -22,7 +22,7 @@ import sqlite_utils
 from .dedupe import block_keys, copy_finder, fingerprint
 from .models import Passage, Source
 
-SCHEMA_VERSION = 2  # 2: block keys are hashed to integers
+SCHEMA_VERSION = 3  # 2: block keys are hashed to integers; 3: sentence vectors
 
 
 @dataclass(frozen=True)
@@ -50,11 +50,12 @@ class NewPassage(NamedTuple):
     fingerprint: str
     head_key: int
     tail_key: int
+    vector: bytes | None = None  # the sentence's embedding (index/semantic.py), if semantic search is on
 
 
-def new_passage(paragraph: int, text: str, terms: str) -> NewPassage:
+def new_passage(paragraph: int, text: str, terms: str, vector: bytes | None = None) -> NewPassage:
     key = fingerprint(text)
-    return NewPassage(paragraph, text, terms, key, *block_keys(key))
+    return NewPassage(paragraph, text, terms, key, *block_keys(key), vector)
 
 
 @dataclass(frozen=True)
@@ -125,6 +126,7 @@ class Store:
                     "head_hash": int,
                     "tail_hash": int,
                     "group_id": int,
+                    "vector": bytes,
                 },
                 pk="id",
                 foreign_keys=[("article_id", "sources", "id")],
@@ -160,6 +162,8 @@ class Store:
                 passages.transform(drop={"head_key", "tail_key"})
                 passages.create_index(["head_hash"])
                 passages.create_index(["tail_hash"])
+            if version < 3:  # vectors: filled in by the next index run with semantic search on
+                self.db["passages"].add_column("vector", bytes)
             self.db.execute("update meta set value = ? where key = 'schema_version'", [str(SCHEMA_VERSION)])
 
     @contextmanager
@@ -275,6 +279,28 @@ class Store:
         for article_id in sorted(set(article_ids)):
             yield from self.db.conn.execute("select id, article_id, terms from passages where article_id = ?", [article_id])
 
+    def iter_vectors(self, article_ids: Iterable[str] | None = None) -> Iterator[tuple[int, str, bytes | None]]:
+        """(passage id, article id, stored vector or None) of every passage, or of the given articles'."""
+        if article_ids is None:
+            yield from self.db.conn.execute("select id, article_id, vector from passages order by id")
+            return
+        for article_id in sorted(set(article_ids)):
+            yield from self.db.conn.execute("select id, article_id, vector from passages where article_id = ?", [article_id])
+
+    def without_vectors(self, limit: int) -> list[tuple[int, str, str]]:
+        """Up to `limit` (passage id, article id, text) of passages that have no vector yet."""
+        return self.db.execute("select id, article_id, text from passages where vector is null limit ?", [limit]).fetchall()
+
+    def set_vectors(self, vectors: Sequence[tuple[int, str, bytes]]) -> None:
+        """Store (passage id, article id, vector) in one transaction; each article touched counts as changed."""
+        with self.transaction():
+            self.db.conn.executemany("update passages set vector = ? where id = ?", [(v, pid) for pid, _, v in vectors])
+            self._bump_generation(*sorted({article for _, article, _ in vectors}))
+
+    def clear_vectors(self) -> None:
+        with self.transaction():
+            self.db.execute("update passages set vector = null")
+
     def iter_passages(self) -> Iterator[Passage]:
         for row in self.db.execute(f"{_PASSAGE_SQL} order by id"):
             yield Passage(*row)
@@ -338,11 +364,11 @@ class Store:
             for source, file, sentences in articles:
                 seen: set[str] = set()
                 position = 0
-                for paragraph, text, terms, key, head, tail in sentences:
+                for paragraph, text, terms, key, head, tail, vector in sentences:
                     if key in seen:
                         continue
                     seen.add(key)
-                    rows.append((next_id, source.article_id, position, paragraph, text, terms, key, head, tail, next_id))
+                    rows.append((next_id, source.article_id, position, paragraph, text, terms, key, head, tail, next_id, vector))
                     next_id += 1
                     position += 1
                 repeats.append(len(sentences) - position)
@@ -426,7 +452,9 @@ _UPSERT_SOURCE = (
     f"insert into sources ({', '.join(_SOURCE_COLUMNS)}) values ({', '.join('?' for _ in _SOURCE_COLUMNS)}) "
     f"on conflict(id) do update set {', '.join(f'{c} = excluded.{c}' for c in _SOURCE_COLUMNS[1:])}"
 )
-_PASSAGE_COLUMNS = ("id", "article_id", "position", "paragraph", "text", "terms", "fingerprint", "head_hash", "tail_hash", "group_id")
+_PASSAGE_COLUMNS = (
+    "id", "article_id", "position", "paragraph", "text", "terms", "fingerprint", "head_hash", "tail_hash", "group_id", "vector"
+)
 _INSERT_PASSAGE = f"insert into passages ({', '.join(_PASSAGE_COLUMNS)}) values ({', '.join('?' for _ in _PASSAGE_COLUMNS)})"
 
 

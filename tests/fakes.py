@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from index.models import Hit, Passage, Source  # noqa: F401 - Source is used by tests
+from index.models import Found, Hit, Passage, Source  # noqa: F401 - Source is used by tests
 
 AP = Source("001.txt", title=None, outlet="Associated Press", published=date(2024, 11, 22))
 TITLED = Source("002.txt", title="Russia Traded Air-Defense Gear", url="https://news.example/2")
@@ -17,10 +17,11 @@ def hit(text: str, source: Source = AP, also_in: tuple[Source, ...] = (), score:
 class FakeSearch:
     """Returns canned hits and records what it was asked."""
 
-    def __init__(self, hits: tuple[Hit, ...] = ()) -> None:
+    def __init__(self, hits: tuple[Hit, ...] = (), confident: bool = True) -> None:
         self.hits = hits
+        self.confident = confident
         self.calls: list[tuple[str, int, int]] = []
 
-    def __call__(self, question: str, k: int, context: int) -> tuple[Hit, ...]:
+    def __call__(self, question: str, k: int, context: int) -> Found:
         self.calls.append((question, k, context))
-        return self.hits[:k]
+        return Found(self.hits[:k], self.confident)

@@ -47,7 +47,7 @@ def test_no_answer_is_plain(seeds_dir: Path) -> None:
     assert result.returncode == 0
     assert result.stdout.strip() == "I found nothing about that in 5 articles."
     data = json.loads(quotebot("ask", "--json", "What is the population of Brazil?", data=seeds_dir).stdout)
-    assert data == {"question": "What is the population of Brazil?", "status": "no_answer", "quotes": []}
+    assert data == {"question": "What is the population of Brazil?", "status": "no_answer", "confident": True, "quotes": []}
 
 
 def test_index_summary_with_skipped_file_and_incremental_rerun(seeds_dir: Path) -> None:

@@ -86,7 +86,7 @@ def test_same_answers_through_search(seeds_dir: Path, tmp_path: Path) -> None:
     for name in ("tantivy", "rank-bm25"):
         corpus = Corpus.open(CorpusConfig(folder=seeds_dir, db_path=tmp_path / f"{name}.db", engine=name))
         corpus.index()
-        answers[name] = [[h.passage.text for h in corpus.search(q.question, 3)] for q in load_gold(ROOT / "eval" / "gold.jsonl")]
+        answers[name] = [[h.passage.text for h in corpus.search(q.question, 3)] for q in load_gold(ROOT / "eval" / "dev.jsonl")]
         corpus.close()
     same_first = sum(a[:1] == b[:1] for a, b in zip(answers["tantivy"], answers["rank-bm25"]))
     assert same_first >= 0.95 * len(answers["tantivy"])

@@ -108,7 +108,7 @@ def test_a_store_from_the_first_schema_is_migrated_and_keeps_grouping_copies(tmp
             [WIRE, key, " ".join(words[:4]), " ".join(words[-4:])],
         )
     store = Store(tmp_path / "old.db")
-    assert store.get_meta("schema_version") == "2"
+    assert store.get_meta("schema_version") == str(SCHEMA_VERSION)
     assert [p.text for p in store.iter_passages()] == [WIRE]
     assert "head_key" not in store.db["passages"].columns_dict
     store.put_article(Source("b.txt"), FILE, [new_passage(0, COPY, "")])

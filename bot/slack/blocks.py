@@ -7,7 +7,7 @@ from typing import Any
 from index.models import Hit, Source
 
 from ..core import Answer
-from ..render import no_answer_text, render_text
+from ..render import NOT_SURE, no_answer_text, render_text
 from .parse import escape
 
 SECTION_CHARS = 3000
@@ -62,6 +62,8 @@ def render_slack(answer: Answer, *, restate: bool = False, shareable: bool = Fal
         question = _clip(escape(answer.question), SECTION_CHARS - 20)
         blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": f"*Question:* {question}"}]})
     if answer.hits:
+        if not answer.confident:
+            blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": escape(NOT_SURE)}]})
         for hit in answer.hits:
             blocks.extend(_quote_blocks(hit))
     else:

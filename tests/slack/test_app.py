@@ -231,7 +231,7 @@ def test_corpus_text_is_escaped(standin: StandIn, tmp_path: Path) -> None:
     corpus = Corpus.open(CorpusConfig(folder=folder, db_path=tmp_path / "x.db"))
     corpus.index()
     settings = slack_settings(standin, folder)
-    for bot in serve(settings, Answerer(corpus.search, corpus.article_count), standin):
+    for bot in serve(settings, Answerer(corpus.find, corpus.article_count), standin):
         event(bot, mention("zebra plan memo", "1.0"), "EvX")
         [post] = standin.wait_for(1)
     text = all_text(post)
