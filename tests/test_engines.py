@@ -81,10 +81,12 @@ def test_same_results_on_a_generated_corpus(tmp_path: Path) -> None:
     assert_same_results(rank, tantivy, queries)
 
 
-def test_same_answers_through_search(seeds_dir: Path, tmp_path: Path) -> None:
+@pytest.mark.parametrize("semantic", [True, False], ids=["hybrid", "bm25"])
+def test_same_answers_through_search(seeds_dir: Path, tmp_path: Path, semantic: bool) -> None:
     answers = {}
     for name in ("tantivy", "rank-bm25"):
-        corpus = Corpus.open(CorpusConfig(folder=seeds_dir, db_path=tmp_path / f"{name}.db", engine=name))
+        config = CorpusConfig(folder=seeds_dir, db_path=tmp_path / f"{name}.db", engine=name, semantic=semantic)
+        corpus = Corpus.open(config)
         corpus.index()
         answers[name] = [[h.passage.text for h in corpus.search(q.question, 3)] for q in load_gold(ROOT / "eval" / "dev.jsonl")]
         corpus.close()

@@ -9,48 +9,88 @@ from pathlib import Path
 
 import pytest
 
-from index.corpus import Corpus
+from index.corpus import Corpus, CorpusConfig
 from index.evaluate import GoldAnswer, GoldQuestion, evaluate, judge, load_gold, score, texts_match
 from tests.fakes import hit
 
 ROOT = Path(__file__).resolve().parent.parent
-GOLD = ROOT / "eval" / "gold.jsonl"
+EVAL = ROOT / "eval"
+DEV, TEST, TEST_NEW = EVAL / "dev.jsonl", EVAL / "test.jsonl", EVAL / "test-new.jsonl"
+GOLD_FILES = (DEV, TEST, TEST_NEW)
+WIKIQA = ROOT.parent / "shared" / "benchmarks" / "wikiqa-dev" / "WikiQA-dev.tsv"
 
-# Floors: a little under the figures measured when the retrieval work landed (README, "Answer quality").
-FLOORS = {"p_at_1": 0.85, "mrr": 0.88, "ndcg": 0.78, "correctly_declined": 0.80, "restatement_first_max": 0.02}
-PARAPHRASE_P_AT_1 = 0.60
-WRONGLY_DECLINED_MAX = 0.10
+# Floors: a little under the figures measured when this ranking landed (README, "Answer quality").
+# (set, semantic on) -> minimum P@1, maximum share of answerable questions declined, minimum share of
+# unanswerable questions declined.
+FLOORS = {
+    (DEV, True): (0.80, 0.05, 0.55),
+    (TEST, True): (0.80, 0.15, 0.75),
+    (TEST_NEW, True): (0.58, 0.07, 0.50),
+    (DEV, False): (0.85, 0.10, 0.95),
+    (TEST, False): (0.85, 0.10, 0.75),
+    (TEST_NEW, False): (0.48, 0.35, 0.95),
+}
 
 
-def test_gold_set_size_and_kinds() -> None:
-    gold = load_gold(GOLD)
-    kinds = {q.kind for q in gold}
-    assert len(gold) >= 40
-    assert {"direct", "paraphrase", "syndicated", "detail", "unanswerable"} <= kinds
-    assert all(sum(q.kind == kind for q in gold) >= 5 for kind in kinds)
-    assert len({q.id for q in gold}) == len(gold)
+def test_gold_sets_size_and_kinds() -> None:
+    dev, test, new = (load_gold(path) for path in GOLD_FILES)
+    assert len(dev) + len(test) >= 40 and len(new) >= 30
+    assert {"direct", "paraphrase", "syndicated", "detail", "unanswerable"} <= {q.kind for q in dev} == {q.kind for q in test}
+    assert {"rephrased", "unanswerable", "off-topic"} <= {q.kind for q in new}
+    ids = [q.id for gold in (dev, test, new) for q in gold]
+    assert len(set(ids)) == len(ids)  # no question is in two sets
 
 
 def test_every_gold_sentence_is_copied_exactly(corpus: Corpus) -> None:
     stored = {(p.article_id, p.text) for p in corpus.store.iter_passages()}
-    for question in load_gold(GOLD):
-        for answer in (*question.answers, *question.non_answers):
-            assert (answer.source, answer.text) in stored, (question.id, answer.text)
-            assert answer.text in (ROOT / "data" / answer.source).read_text(encoding="utf-8")
+    for path in GOLD_FILES:
+        for question in load_gold(path):
+            for answer in (*question.answers, *question.non_answers):
+                assert (answer.source, answer.text) in stored, (question.id, answer.text)
+                assert answer.text in (ROOT / "data" / answer.source).read_text(encoding="utf-8")
 
 
-def test_quality_floors_on_the_gold_set(corpus: Corpus) -> None:
-    result = evaluate(load_gold(GOLD), lambda q, k: corpus.search(q, k))
-    overall = result.overall
-    assert overall.p_at_1 >= FLOORS["p_at_1"]
-    assert overall.mrr >= FLOORS["mrr"]
-    assert overall.ndcg >= FLOORS["ndcg"]
-    assert overall.correctly_declined >= FLOORS["correctly_declined"]
-    assert overall.wrongly_declined <= WRONGLY_DECLINED_MAX
-    assert overall.restatement_first <= FLOORS["restatement_first_max"]
-    assert result.by_kind["paraphrase"].p_at_1 >= PARAPHRASE_P_AT_1
-    off_topic = [r for r in result.results if r.id in {"u1", "u2", "u3", "u4", "u5", "u6"}]
-    assert all(r.declined for r in off_topic)
+@pytest.mark.parametrize("semantic", [True, False], ids=["hybrid", "bm25"])
+def test_quality_floors_on_every_set(seeds_dir: Path, tmp_path: Path, semantic: bool) -> None:
+    corpus = Corpus.open(CorpusConfig(folder=seeds_dir, db_path=tmp_path / "q.db", semantic=semantic))
+    corpus.index()
+    assert (corpus.embedder is not None) == semantic
+    for path in GOLD_FILES:
+        p_at_1, most_declined, least_declined = FLOORS[(path, semantic)]
+        overall = evaluate(load_gold(path), corpus.find).overall
+        assert overall.p_at_1 >= p_at_1, (path.name, overall)
+        assert overall.wrongly_declined <= most_declined, (path.name, overall)
+        assert overall.correctly_declined >= least_declined, (path.name, overall)
+        assert overall.restatement_first <= 0.02, (path.name, overall)
+    corpus.close()
+
+
+def test_off_topic_questions_are_declined(corpus: Corpus) -> None:
+    """Questions about things the articles never mention get no quotes at all, on either path."""
+    off_topic = [q for path in GOLD_FILES for q in load_gold(path) if q.kind == "off-topic"]
+    assert len(off_topic) >= 4
+    for question in off_topic:
+        assert corpus.find(question.question, 3).hits == (), question.question
+
+
+@pytest.mark.skipif(not WIKIQA.exists(), reason="shared/benchmarks/wikiqa-dev is not beside the repository")
+def test_wikiqa_pooled_hybrid_beats_bm25(tmp_path: Path) -> None:
+    """Real search questions over 1,119 Wikipedia sentences (a set nobody here wrote); nDCG@10 as in its README."""
+    from bench.wikiqa import convert
+
+    convert(WIKIQA, tmp_path / "wikiqa")
+    gold = load_gold(tmp_path / "wikiqa" / "gold.jsonl")
+    scores = {}
+    for semantic in (True, False):
+        config = CorpusConfig(folder=tmp_path / "wikiqa" / "articles", db_path=tmp_path / f"w{semantic}.db", semantic=semantic)
+        corpus = Corpus.open(config)
+        corpus.index()
+        scores[semantic] = evaluate(gold, corpus.find, k=10).overall
+        corpus.close()
+    assert scores[True].questions == 126
+    assert scores[True].p_at_1 >= 0.45 and scores[True].ndcg >= 0.60
+    assert scores[True].wrongly_declined <= 0.06
+    assert scores[True].ndcg >= scores[False].ndcg + 0.10
 
 
 GOLD_Q = GoldQuestion(
@@ -77,6 +117,8 @@ def test_metrics_by_hand() -> None:
     assert scores.ndcg == pytest.approx((1 / 1.585 + 1 / 2) / (1 + 1 / 1.585), rel=1e-3)
     declined = judge(GoldQuestion("u", "q", (), "unanswerable"), [])
     assert score([declined]).correctly_declined == 1.0
+    unsure = judge(GoldQuestion("u", "q", (), "unanswerable"), [restating], confident=False)
+    assert score([unsure]).correctly_declined == 0.0 and score([unsure]).unanswerable_unsure == 1.0
 
 
 def test_text_matching_tolerates_spans_and_spacing() -> None:
@@ -87,14 +129,14 @@ def test_text_matching_tolerates_spans_and_spacing() -> None:
 
 def test_eval_command(seeds_dir: Path) -> None:
     out = subprocess.run(
-        [sys.executable, "-m", "bot", "--data", str(seeds_dir), "eval", "--json", str(GOLD)],
+        [sys.executable, "-m", "bot", "--data", str(seeds_dir), "eval", "--json", str(DEV)],
         capture_output=True, text=True, timeout=120,
     )
     assert out.returncode == 0, out.stderr
     data = json.loads(out.stdout)
     assert {"overall", "by_kind", "wrong"} <= set(data)
-    assert data["overall"]["questions"] == len(load_gold(GOLD))
+    assert data["overall"]["questions"] == len(load_gold(DEV))
     text = subprocess.run(
-        [sys.executable, "-m", "bot", "--data", str(seeds_dir), "eval", str(GOLD)], capture_output=True, text=True, timeout=120
+        [sys.executable, "-m", "bot", "--data", str(seeds_dir), "eval", str(DEV)], capture_output=True, text=True, timeout=120
     ).stdout
     assert text.startswith("| set | questions | P@1 |") and "| paraphrase |" in text

@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 
 from index.models import Source
-from index.store import FileState, Store, new_passage
+from index.store import SCHEMA_VERSION, FileState, Store, new_passage
 
 FILE = FileState(size=1, mtime_ns=1, sha256="x")
 WIRE = "Russia has supplied air defense missiles to North Korea in exchange for troops, an official said Friday."
