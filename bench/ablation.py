@@ -1,15 +1,17 @@
-"""Answer quality with each retrieval lever turned off, against plain rank-bm25, on a gold set.
+"""Answer quality with each part of the ranking and of the answer/decline decision turned off, on every set.
 
-    python bench/ablation.py [eval/dev.jsonl]
+    python bench/ablation.py
 
-"plain rank-bm25" is BM25Okapi over sentences with stopwords removed and no stemming, always
-answering: the starting point the levers are measured against.
+Sets: eval/dev.jsonl (tuned on), eval/test.jsonl and eval/test-new.jsonl (never tuned on), and, when
+shared/benchmarks/wikiqa-dev is beside the repository, WikiQA dev pooled (126 real search questions over
+1,119 Wikipedia sentences; k = 10 as in its README). "plain rank-bm25" is BM25Okapi over sentences
+with stopwords removed and no stemming, always answering.
 """
 
 from __future__ import annotations
 
-import sys
 import tempfile
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
@@ -17,56 +19,98 @@ from rank_bm25 import BM25Okapi
 
 from index.analysis import STOPWORDS, tokens
 from index.corpus import Corpus, CorpusConfig
-from index.evaluate import Evaluation, evaluate, load_gold
-from index.models import Hit
+from index.evaluate import Evaluation, GoldQuestion, evaluate, load_gold
+from index.models import Found, Hit
 from index.search import Searcher, SearchSettings
 from index.synonyms import Synonyms
 
 ROOT = Path(__file__).resolve().parent.parent
+WIKIQA = ROOT.parent / "shared" / "benchmarks" / "wikiqa-dev" / "WikiQA-dev.tsv"
+NEVER = dict(off_topic_cosine=-1.0, off_topic_coverage=-1.0, confident_cosine=-1.0)  # answer every question
+Search = Callable[[str, int], Found]
 
 
-def plain_bm25(corpus: Corpus):  # type: ignore[no-untyped-def]
+def plain_bm25(corpus: Corpus) -> Search:
     passages = list(corpus.store.iter_passages())
     sources = corpus.store.sources()
     bm25 = BM25Okapi([[t for t in tokens(p.text) if t not in STOPWORDS] for p in passages])
 
-    def search(question: str, k: int) -> list[Hit]:
+    def search(question: str, k: int) -> Found:
         scores = bm25.get_scores([t for t in tokens(question) if t not in STOPWORDS])
         best = sorted(range(len(passages)), key=lambda i: -scores[i])[:k]
-        return [Hit(passages[i], sources[passages[i].article_id], float(scores[i])) for i in best]
+        return Found(tuple(Hit(passages[i], sources[passages[i].article_id], float(scores[i])) for i in best))
 
     return search
 
 
-def row(name: str, e: Evaluation) -> str:
-    o = e.overall
-    para = e.by_kind.get("paraphrase")
-    cells = [o.p_at_1, para.p_at_1 if para else float("nan"), o.mrr, o.ndcg, o.wrongly_declined, o.correctly_declined, o.restatement_first]
-    return f"| {name} | " + " | ".join(f"{c:.2f}" for c in cells) + " |"
+def variants(corpus: Corpus) -> list[tuple[str, Search]]:
+    base = corpus.searcher
+    default = SearchSettings()
+
+    def make(settings: SearchSettings, semantic: bool = True, synonyms: Synonyms | None = None, names: bool = True) -> Search:
+        searcher = Searcher(
+            corpus.store, base.engine, corpus.analyzer, synonyms or corpus.synonyms, settings,
+            corpus.embedder if semantic else None, base.dense if semantic else None,
+        )
+        if not names:
+            searcher.has_unknown_name = lambda question: False  # type: ignore[method-assign]
+
+        def search(question: str, k: int) -> Found:
+            result = searcher.search(question, k)
+            return Found(result.hits, result.confidence == "high")
+
+        return search
+
+    return [
+        ("plain rank-bm25 (BM25Okapi, stopwords, no stemming)", plain_bm25(corpus)),
+        ("BM25 + rules, old decline gate (QUOTEBOT_SEMANTIC=off)", make(default, semantic=False)),
+        ("BM25 + rules, never declining", make(replace(default, min_known_share=0, min_coverage=0), semantic=False)),
+        ("semantic only, never declining", make(replace(default, lexical_weight=0, **NEVER))),
+        ("hybrid, never declining", make(replace(default, **NEVER))),
+        ("hybrid, new decision (default)", make(default)),
+        ("  without the unknown-name rule", make(default, names=False)),
+        ("  without word-order preference", make(replace(default, order_weight=0))),
+        ("  without restatement penalty", make(replace(default, restatement_penalty=1))),
+        ("  without synonyms", make(default, synonyms=Synonyms.none())),
+        ("  with equal weights at RRF k = 60", make(replace(default, rrf_k=60))),
+    ]
+
+
+def table(name: str, gold: list[GoldQuestion], corpus: Corpus, k: int) -> str:
+    lines = [
+        f"**{name}** ({len(gold)} questions, k = {k})",
+        "",
+        f"| setup | P@1 | MRR@{k} | nDCG@{k} | answerable declined | unanswerable declined | answerable unsure |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for label, search in variants(corpus):
+        o = evaluate(gold, search, k).overall
+        cells = [o.p_at_1, o.mrr, o.ndcg, o.wrongly_declined, o.correctly_declined, o.answerable_unsure]
+        lines.append(f"| {label} | " + " | ".join("–" if c != c else f"{c:.2f}" for c in cells) + " |")
+    return "\n".join(lines)
+
+
+def open_corpus(folder: Path, db: Path) -> Corpus:
+    corpus = Corpus.open(CorpusConfig(folder=folder, db_path=db))
+    corpus.index()
+    return corpus
 
 
 def main() -> None:
-    gold = load_gold(Path(sys.argv[1]) if len(sys.argv) > 1 else ROOT / "eval" / "dev.jsonl")
     with tempfile.TemporaryDirectory() as tmp:
-        corpus = Corpus.open(CorpusConfig(folder=ROOT / "data", db_path=Path(tmp) / "q.db"))
-        corpus.index()
-        full = corpus.searcher
-        default = SearchSettings()
+        news = open_corpus(ROOT / "data", Path(tmp) / "news.db")
+        for name in ("dev", "test", "test-new"):
+            print(table(f"eval/{name}.jsonl", load_gold(ROOT / "eval" / f"{name}.jsonl"), news, 5), end="\n\n")
+        if WIKIQA.exists():
+            from bench.wikiqa import convert
 
-        def variant(settings: SearchSettings = default, synonyms: Synonyms | None = None) -> Evaluation:
-            searcher = Searcher(corpus.store, full.engine, corpus.analyzer, synonyms or corpus.synonyms, settings)
-            return evaluate(gold, lambda q, k: searcher.search(q, k).hits)
-
-        print("| setup | P@1 | paraphrase P@1 | MRR@5 | nDCG@5 | answerable declined | unanswerable declined | restatement above answer |")
-        print("|---|---|---|---|---|---|---|---|")
-        print(row("plain rank-bm25 (BM25Okapi, stopwords, no stemming)", evaluate(gold, plain_bm25(corpus))))
-        print(row("quotebot", variant()))
-        print(row("  without synonyms", variant(synonyms=Synonyms.none())))
-        print(row("  without word-order preference", variant(replace(default, order_weight=0))))
-        print(row("  without restatement penalty", variant(replace(default, restatement_penalty=1))))
-        print(row("  without declining (no coverage gates)", variant(replace(default, min_known_share=0, min_coverage=0))))
-        print(row("  with b = 0.75 instead of 0.5", variant(replace(default, b=0.75))))
-        corpus.close()
+            convert(WIKIQA, Path(tmp) / "wikiqa")
+            wiki = open_corpus(Path(tmp) / "wikiqa" / "articles", Path(tmp) / "wiki.db")
+            print(table("WikiQA dev, pooled", load_gold(Path(tmp) / "wikiqa" / "gold.jsonl"), wiki, 10), end="\n\n")
+            off_topic = [replace(q, answers=(), kind="off-topic") for q in load_gold(Path(tmp) / "wikiqa" / "gold.jsonl")]
+            print(table("WikiQA questions asked of the news articles (all off-topic)", off_topic, news, 5))
+            wiki.close()
+        news.close()
 
 
 if __name__ == "__main__":

@@ -216,11 +216,10 @@ class Searcher:
             lexical.append((score, passage))
         lexical.sort(key=lambda pair: (-pair[0], pair[1].id))
         fused: dict[int, float] = {}
-        for rank, (_, passage) in enumerate(lexical):
-            fused[passage.id] = settings.lexical_weight / (settings.rrf_k + rank + 1)
-        for rank, (pid, _) in enumerate(nearest):
-            if pid in passages:
-                fused[pid] = fused.get(pid, 0.0) + settings.dense_weight / (settings.rrf_k + rank + 1)
+        for weight, ranking in ((settings.lexical_weight, [p.id for _, p in lexical]), (settings.dense_weight, [pid for pid, _ in nearest])):
+            for rank, pid in enumerate(ranking):
+                if weight and pid in passages:
+                    fused[pid] = fused.get(pid, 0.0) + weight / (settings.rrf_k + rank + 1)
         ranked = sorted(((score, passages[pid]) for pid, score in fused.items()), key=lambda pair: (-pair[0], pair[1].id))
         if not ranked:
             return SearchResult(hits=(), query=query)
