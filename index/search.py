@@ -20,7 +20,6 @@ from dataclasses import dataclass, replace
 from functools import cached_property
 from typing import Literal
 
-
 from .analysis import Analyzer, normalise
 from .engine import Engine, lucene_idf
 from .models import Hit, Passage
