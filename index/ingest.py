@@ -10,10 +10,14 @@ that version keeps serving.
 
 from __future__ import annotations
 
+import ctypes
 import hashlib
 import logging
 import multiprocessing
 import os
+import signal
+import sys
+import threading
 import time
 import tomllib
 from collections import deque
@@ -205,6 +209,32 @@ def _prepare_chunk(jobs: list[Job]) -> list[Prepared]:
     return [prepare_file(*job) for job in jobs]
 
 
+PARENT_CHECK_SECONDS = 0.5
+_PR_SET_PDEATHSIG = 1
+
+
+def _die_with_parent(parent: int) -> None:
+    """Worker start-up: exit as soon as the indexing process is gone, however it ended (even kill -9).
+
+    On Linux the kernel sends SIGKILL when the parent dies; everywhere, a thread also notices that the
+    worker was handed to another parent, within PARENT_CHECK_SECONDS.
+    """
+    if sys.platform.startswith("linux"):
+        try:
+            ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+        except (OSError, AttributeError):
+            pass  # the watcher below still does it
+    if os.getppid() != parent:  # the parent died before the signal was asked for
+        os._exit(1)
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(PARENT_CHECK_SECONDS)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="parent-watch", daemon=True).start()
+
+
 def _prepared(
     plan: IndexPlan, analyzer: Analyzer, embedder: Embedder | None, workers: int
 ) -> Iterator[tuple[Path, Prepared]]:
@@ -219,7 +249,8 @@ def _prepared(
         return
     chunks = iter([jobs[i : i + CHUNK_FILES] for i in range(0, len(jobs), CHUNK_FILES)])
     context = multiprocessing.get_context("spawn")  # no fork: the caller may have threads (the Slack server)
-    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+    pool = ProcessPoolExecutor(workers, context, initializer=_die_with_parent, initargs=(os.getpid(),))
+    with pool:
         try:
             pending: deque[tuple[list[Job], Future[list[Prepared]]]] = deque()
             for chunk in islice(chunks, workers * CHUNKS_IN_FLIGHT):

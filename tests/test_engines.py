@@ -143,8 +143,12 @@ def test_kill_9_during_index_leaves_a_serving_index_and_the_next_run_finishes(tm
         while process.poll() is None and _stored_articles(db) < stored_before_kill:
             time.sleep(0.005)
         if process.poll() is None:
+            workers = _children(process.pid)
+            assert workers  # the index run's worker processes (and multiprocessing's resource tracker)
             process.send_signal(signal.SIGKILL)
             killed_midway += 1
+            process.wait()
+            assert _gone(workers, seconds=5), "workers outlived the killed index run"
         process.wait()
         corpus = Corpus.open(CorpusConfig(folder=data, db_path=db))
         stored = corpus.store.articles()
@@ -160,6 +164,36 @@ def test_kill_9_during_index_leaves_a_serving_index_and_the_next_run_finishes(tm
     assert "Indexed 6000 articles" in finished.stdout
     corpus = Corpus.open(CorpusConfig(folder=data, db_path=db))
     assert corpus.searcher.engine.doc_count == corpus.store.counts()[1]
+
+
+def _children(pid: int) -> set[int]:
+    """The processes whose parent is `pid`, from /proc."""
+    found = set()
+    for entry in Path("/proc").iterdir():
+        try:
+            if entry.name.isdigit() and (entry / "stat").read_text().rsplit(")", 1)[1].split()[1] == str(pid):
+                found.add(int(entry.name))
+        except OSError:
+            continue
+    return found
+
+
+def _gone(pids: set[int], seconds: float) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        alive = {pid for pid in pids if Path(f"/proc/{pid}").exists() and "(Z)" not in _state(pid)}
+        if not alive:
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def _state(pid: int) -> str:
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return "(Z)"
+    return "(Z)" if stat.rsplit(")", 1)[1].split()[0] == "Z" else "(R)"
 
 
 def _stored_articles(db: Path) -> int:
