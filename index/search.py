@@ -202,6 +202,7 @@ class Searcher:
         cosines.update(self.dense.similarity(vector, [pid for pid, _ in found if pid not in cosines]))
         lexical: list[tuple[float, Passage]] = []
         coverage: dict[int, float] = {}
+        restating: set[int] = set()
         for pid, _ in found:
             passage = passages.get(pid)
             if passage is None:
@@ -212,6 +213,7 @@ class Searcher:
             score = self.score(query, terms) * (1 - settings.order_weight * (1 - in_order(query, sequence)))
             if self.restates(query, passage.text):
                 score *= settings.restatement_penalty
+                restating.add(pid)
             lexical.append((score, passage))
         lexical.sort(key=lambda pair: (-pair[0], pair[1].id))
         fused: dict[int, float] = {}
@@ -219,6 +221,8 @@ class Searcher:
             for rank, pid in enumerate(ranking):
                 if weight and pid in passages:
                     fused[pid] = fused.get(pid, 0.0) + weight / (settings.rrf_k + rank + 1)
+        for pid in restating & fused.keys():  # it answers nothing, however close in meaning
+            fused[pid] *= settings.restatement_penalty
         ranked = sorted(((score, passages[pid]) for pid, score in fused.items()), key=lambda pair: (-pair[0], pair[1].id))
         if not ranked:
             return SearchResult(hits=(), query=query)
