@@ -24,3 +24,11 @@ def test_question_is_cleaned_and_bounded() -> None:
     assert (text, truncated) == ("who is Shin Won-sik", False)
     text, truncated = clean_question("word " * 10_000)
     assert truncated and len(text) <= MAX_QUESTION_CHARS
+
+
+def test_confidence_is_passed_through_and_a_refusal_is_never_unsure() -> None:
+    unsure = Answerer(FakeSearch((hit("A."),), confident=False), lambda: 5).answer("what is it?")
+    assert unsure.status == "ok" and not unsure.confident
+    assert Answerer(FakeSearch((hit("A."),)), lambda: 5).answer("what is it?").confident
+    declined = Answerer(FakeSearch((), confident=False), lambda: 5).answer("what is it?")
+    assert declined.status == "no_answer" and declined.confident

@@ -33,3 +33,16 @@ def test_json_shape() -> None:
     assert quote["source"] == {"id": "002.txt", "title": "Russia Traded Air-Defense Gear", "outlet": None, "published": None, "url": "https://news.example/2"}
     assert quote["also_in"][0]["published"] == "2024-11-22"
     assert answer_dict(Answer("q", "empty_question"))["status"] == "no_answer"
+
+
+def test_low_confidence_answers_say_so_everywhere() -> None:
+    from bot.render import NOT_SURE, answer_dict
+    from bot.slack.blocks import render_slack
+
+    unsure = Answer("what is the capital?", "ok", (hit("Pyongyang, the capital, was the target."),), 5, confident=False)
+    sure = Answer("what is the capital?", "ok", (hit("Pyongyang, the capital, was the target."),), 5)
+    assert render_text(unsure).startswith(NOT_SURE) and NOT_SURE not in render_text(sure)
+    assert answer_dict(unsure)["confident"] is False and answer_dict(sure)["confident"] is True
+    note = [b for b in render_slack(unsure)["blocks"] if b["type"] == "context" and "not sure" in b["elements"][0]["text"]]
+    assert len(note) == 1
+    assert not [b for b in render_slack(sure)["blocks"] if b["type"] == "context" and "not sure" in b["elements"][0]["text"]]
