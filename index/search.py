@@ -178,13 +178,9 @@ class Searcher:
             passage = passages.get(pid)
             if passage is None:  # the engine is a moment behind the store
                 continue
-            sequence = passage.terms.split() if passage.terms else self.analyzer.terms(passage.text)
-            terms = Counter(sequence)
-            if self.coverage(query, terms) < self.settings.min_coverage:
+            score, coverage, _ = self.rescore(query, passage)
+            if coverage < self.settings.min_coverage:
                 continue
-            score = self.score(query, terms) * (1 - self.settings.order_weight * (1 - in_order(query, sequence)))
-            if self.restates(query, passage.text):
-                score *= self.settings.restatement_penalty
             ranked.append((score, passage))
         ranked.sort(key=lambda pair: (-pair[0], pair[1].id))
         return SearchResult(hits=self._hits(ranked, k, context), query=query)
@@ -207,12 +203,8 @@ class Searcher:
             passage = passages.get(pid)
             if passage is None:
                 continue
-            sequence = passage.terms.split() if passage.terms else self.analyzer.terms(passage.text)
-            terms = Counter(sequence)
-            coverage[pid] = self.coverage(query, terms)
-            score = self.score(query, terms) * (1 - settings.order_weight * (1 - in_order(query, sequence)))
-            if self.restates(query, passage.text):
-                score *= settings.restatement_penalty
+            score, coverage[pid], restates = self.rescore(query, passage)
+            if restates:
                 restating.add(pid)
             lexical.append((score, passage))
         lexical.sort(key=lambda pair: (-pair[0], pair[1].id))
@@ -235,6 +227,20 @@ class Searcher:
         if verdict is None:
             return SearchResult(hits=(), query=query)
         return SearchResult(hits=self._hits(ranked, k, context), query=query, confidence=verdict)
+
+    def rescore(self, query: Query, passage: Passage) -> tuple[float, float, bool]:
+        """A BM25 candidate's (score, coverage, whether it only restates the question).
+
+        The score is BM25 per concept, lowered when the question's word order is not kept and when
+        the sentence only restates the question.
+        """
+        sequence = passage.terms.split() if passage.terms else self.analyzer.terms(passage.text)
+        terms = Counter(sequence)
+        score = self.score(query, terms) * (1 - self.settings.order_weight * (1 - in_order(query, sequence)))
+        restating = self.restates(query, passage.text)
+        if restating:
+            score *= self.settings.restatement_penalty
+        return score, self.coverage(query, terms), restating
 
     def has_unknown_name(self, question: str) -> bool:
         """Whether the question names something (a capitalised word, not the first) the articles never mention.

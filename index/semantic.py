@@ -130,6 +130,7 @@ class DenseIndex:
         self._ids = np.zeros(0, dtype=np.int64)
         self._matrix = np.zeros((0, dims), dtype=np.float32)
         self._articles: dict[str, np.ndarray] = {}  # article -> its passage ids
+        self._order = np.zeros(0, dtype=np.int64)  # rows sorted by passage id, for `similarity`
 
     def __len__(self) -> int:
         return len(self._ids)
@@ -148,6 +149,7 @@ class DenseIndex:
         self._matrix = np.concatenate([self._matrix[keep], from_blobs([b for _, _, b in usable], self.dims)])
         for article in {a for _, a, _ in usable}:
             self._articles[article] = np.array([pid for pid, a, _ in usable if a == article], dtype=np.int64)
+        self._order = np.argsort(self._ids)
         self.generation = generation
 
     def search(self, vector: np.ndarray, k: int) -> list[tuple[int, float]]:
@@ -164,7 +166,7 @@ class DenseIndex:
         """Cosine of the given passages to `vector` (those the index holds)."""
         if not ids or not len(self._ids):
             return {}
-        order = np.argsort(self._ids)
+        order = self._order
         wanted = np.asarray(ids, dtype=np.int64)
         spots = np.searchsorted(self._ids, wanted, sorter=order)
         spots = np.minimum(spots, len(order) - 1)
