@@ -21,7 +21,7 @@ from pathlib import Path
 from bot.cli import make_answerer
 from bot.config import Settings
 from bot.slack.app import build_app
-from bot.slack.server import EVENTS_PATH, make_http_server
+from bot.slack.server import EVENTS_PATH, SlackLink, make_http_server
 from index.corpus import Corpus, CorpusConfig
 from tests.slackkit import BOT_TOKEN, SIGNING_SECRET, StandIn, event_body, mention, send, sign
 
@@ -66,9 +66,12 @@ def main() -> None:
         corpus.index()
         standin = StandIn().start()
         settings = Settings(data_dir=folder, slack_bot_token=BOT_TOKEN, slack_signing_secret=SIGNING_SECRET, slack_api_url=standin.api_url)
-        server = make_http_server(build_app(settings, make_answerer(corpus, settings)), "127.0.0.1", 0)
+        app = build_app(settings, make_answerer(corpus, settings))
+        link = SlackLink(app.client.auth_test)
+        link.check()
+        server = make_http_server(app, SIGNING_SECRET, link, "127.0.0.1", 0)
         threading.Thread(target=server.serve_forever, daemon=True).start()
-        url = f"http://127.0.0.1:{server.server_port}{EVENTS_PATH}"
+        url = f"http://127.0.0.1:{server.port}{EVENTS_PATH}"
         ask(url, standin, 0, "warm")
         print("| run | questions | ack p50 ms | ack p95 ms | reply p50 ms | reply p95 ms |")
         print("|---|---|---|---|---|---|")

@@ -6,19 +6,30 @@ import json
 import logging
 import os
 import shutil
+import signal
+import sqlite3
 import sys
+import threading
+from contextlib import ExitStack
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import click
 
-from index.corpus import Corpus, CorpusConfig, EngineError
+from index.analysis import Analyzer
+from index.corpus import Corpus, CorpusConfig, EngineError, IndexBusy
+from index.ingest import IndexPlan, prepare_file
 from index.models import Found, IndexReport
+from index.store import StoreError
 
 from .config import ConfigError, Settings
 from .core import Answerer
+from .interrupt import Interrupted, interrupts_raise
 from .render import answer_dict, describe_source, render_text
 from .repl import run_repl
+
+MAX_WIDTH = 120  # columns: answers wrap to the terminal, but no wider than this
 
 
 def corpus_config(settings: Settings) -> CorpusConfig:
@@ -40,8 +51,10 @@ def open_corpus(settings: Settings) -> Corpus:
         corpus = Corpus.open(corpus_config(settings))
     except EngineError as error:
         raise click.ClickException(f"{error} (QUOTEBOT_ENGINE)") from error
-    except OSError as error:
-        raise click.ClickException(f"cannot open the index at {settings.database}: {error}") from error
+    except StoreError as error:
+        raise click.ClickException(str(error)) from error
+    except (OSError, sqlite3.Error) as error:
+        raise click.ClickException(f"cannot open the index {settings.database}: {error}; pass --db with another file") from error
     if corpus.semantic_problem:
         click.echo(f"warning: {corpus.semantic_problem}", err=True)
     return corpus
@@ -52,10 +65,51 @@ def make_answerer(corpus: Corpus, settings: Settings) -> Answerer:
 
 
 def refresh_quietly(corpus: Corpus) -> None:
-    """Index new or changed articles before answering; say only what went wrong."""
-    report = corpus.refresh()
+    """Index new or changed articles before answering; say only what went wrong, and answer anyway."""
+    if corpus.read_only:
+        if not corpus.plan().is_empty:
+            click.echo("note: the index is read-only; new or changed articles are not indexed", err=True)
+        return
+    try:
+        report = corpus.refresh()
+    except IndexBusy:
+        click.echo(
+            f"note: another quotebot process is indexing; answering from the {corpus.article_count()} articles indexed so far",
+            err=True,
+        )
+        return
+    except (OSError, sqlite3.Error) as error:
+        click.echo(f"warning: could not index new articles ({error}); answering from the index as it was", err=True)
+        return
     if report:
         echo_problems(report)
+
+
+def write_failure(error: BaseException, done: int, total: int) -> click.ClickException:
+    """A failed index run, in one line: the cause, what was kept, and what to do."""
+    return click.ClickException(
+        f"indexing stopped: {error}. {kept(done, total)} Free some space or fix the cause, then run it again."
+    )
+
+
+class Progress:
+    """Files committed so far, out of how many; drives the progress bar."""
+
+    def __init__(self) -> None:
+        self.done = 0
+        self.total = 0
+        self.bar: Any = None
+
+    def advance(self, _: Path) -> None:
+        self.done += 1
+        if self.bar is not None:
+            self.bar.update(1)
+
+
+def kept(done: int, total: int) -> str:
+    if total == 0:
+        return "Nothing was changed."
+    return f"{done:,} of {total:,} files were indexed and kept; `quotebot index` does the rest."
 
 
 def echo_problems(report: IndexReport) -> None:
@@ -119,19 +173,39 @@ def cli(ctx: click.Context, data_dir: Path | None, db_path: Path | None, no_sema
 @click.argument("path", required=False, type=click.Path(path_type=Path, file_okay=False))
 @click.pass_obj
 def index(settings: Settings, path: Path | None) -> None:
-    """Index the articles in PATH (default: the articles folder): new and changed files in, deleted ones out."""
+    """Index the articles in PATH (default: the articles folder): new and changed files in, deleted ones out.
+
+    Safe to interrupt: what was indexed is kept, and the next run does the rest.
+    """
     if path:
         settings = replace(settings, data_dir=path)
     corpus = open_corpus(settings)
-    plan = corpus.plan()
-    if plan.files:
-        with click.progressbar(length=len(plan.files), label="Indexing", file=sys.stderr) as bar:
-            report = corpus.index(plan, on_file=lambda _: bar.update(1))
-    else:
-        report = corpus.index(plan)
+    if corpus.read_only:
+        raise click.ClickException(f"the index {settings.database} is read-only; pass --db with a file that can be written")
+    if corpus.index_busy():
+        click.echo(f"Another quotebot process is indexing into {settings.database}; waiting for it to finish…", err=True)
+    progress = Progress()
+    with ExitStack() as stack:
+
+        def start(plan: IndexPlan) -> None:
+            progress.total = len(plan.files)
+            if plan.files:
+                progress.bar = stack.enter_context(click.progressbar(length=len(plan.files), label="Indexing", file=sys.stderr))
+
+        try:
+            report = corpus.index(on_file=progress.advance, on_plan=start)
+        except Interrupted as stop:
+            stop.kept = kept(progress.done, progress.total)
+            raise
+        except (OSError, sqlite3.Error) as error:
+            raise write_failure(error, progress.done, progress.total) from error
     for warning in report.warnings:
         click.echo(f"warning: {warning}", err=True)
-    corpus.searcher  # noqa: B018 - bring the search engine up to date now, not at the first question
+    try:
+        corpus.searcher  # noqa: B018 - bring the search engine up to date now, not at the first question
+    except Interrupted as stop:
+        stop.kept = f"All {report.articles:,} articles are indexed; the search engine catches up at the next question."
+        raise
     click.echo(summary(report))
 
 
@@ -140,20 +214,39 @@ def index(settings: Settings, path: Path | None) -> None:
 @click.option("--replace", is_flag=True, help="Overwrite articles of the same name in the articles folder.")
 @click.pass_obj
 def add(settings: Settings, files: tuple[Path, ...], replace: bool) -> None:
-    """Copy FILES into the articles folder and index them, without re-reading the rest."""
+    """Copy FILES into the articles folder and index them, without re-reading the rest.
+
+    Every file is checked first: if any cannot be used, nothing is copied.
+    """
     corpus = open_corpus(settings)
+    if corpus.read_only:
+        raise click.ClickException(f"the index {settings.database} is read-only; pass --db with a file that can be written")
     folder = settings.data_dir.resolve()
+    problems = [f"{path}: {problem}" for path in files if (problem := unusable(path))]
+    for path in files:
+        target = folder / path.name
+        if path.resolve().parent != folder and target.exists() and not replace and target.read_bytes() != path.read_bytes():
+            problems.append(f"{target} exists and differs from {path}; use --replace to overwrite it")
+    if problems:
+        for problem in problems[:-1]:
+            click.echo(f"Error: {problem}", err=True)
+        raise click.ClickException(f"{problems[-1]}. Nothing was added.")
     targets = []
     for path in files:
         target = folder / path.name
-        if path.resolve().parent == folder:
-            targets.append(target)
-            continue
-        if target.exists() and target.read_bytes() != path.read_bytes() and not replace:
-            raise click.ClickException(f"{target} exists and differs from {path}; use --replace to overwrite it")
-        shutil.copy2(path, target)
+        if path.resolve().parent != folder:
+            try:
+                shutil.copy2(path, target)
+            except OSError as error:
+                raise click.ClickException(f"cannot copy {path} into {folder}: {error.strerror}") from error
         targets.append(target)
-    report = corpus.add(targets)
+    try:
+        report = corpus.add(targets)
+    except Interrupted as stop:
+        stop.kept = "The files are in the articles folder; `quotebot index` indexes what was not."
+        raise
+    except (OSError, sqlite3.Error) as error:
+        raise click.ClickException(f"indexing stopped: {error}; the files are in the articles folder, run `quotebot index`") from error
     echo_problems(report)
     corpus.searcher  # noqa: B018 - bring the search engine up to date
     click.echo(f"Added {len(report.added)}, updated {len(report.updated)}; the index has {report.articles} articles, {report.sentences} sentences.")
@@ -173,7 +266,17 @@ def ask(settings: Settings, question: tuple[str, ...], top_k: int | None, contex
     if as_json:
         click.echo(json.dumps(answer_dict(answer), ensure_ascii=False, indent=2))
     else:
-        click.echo(render_text(answer))
+        click.echo(render_text(answer, width=terminal_width()))
+
+
+def terminal_width() -> int:
+    return min(shutil.get_terminal_size((100, 24)).columns - 1, MAX_WIDTH)
+
+
+def unusable(path: Path) -> str | None:
+    """Why a file cannot be added as an article, or None: read, cleaned and split exactly as the index will."""
+    ready = prepare_file(path, path.name, None, Analyzer())
+    return ready.error
 
 
 @cli.command()
@@ -183,7 +286,11 @@ def repl(settings: Settings) -> None:
     corpus = open_corpus(settings)
     refresh_quietly(corpus)
     read_line = _line_reader(settings.data_dir / ".quotebot_history")
-    run_repl(make_answerer(corpus, settings), read_line, click.echo, lambda: list_sources(corpus))
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)  # Ctrl-C clears the line, as in a shell
+    try:
+        run_repl(make_answerer(corpus, settings), read_line, click.echo, lambda: list_sources(corpus), terminal_width)
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 @cli.command()
@@ -200,22 +307,40 @@ def sources(settings: Settings) -> None:
 def serve(settings: Settings) -> None:
     """Run the Slack bot: Socket Mode when SLACK_APP_TOKEN is set, else HTTP on $PORT at /slack/events."""
     from .slack.app import build_app
-    from .slack.server import check_settings, serve_http, serve_socket_mode, start_refresher
+    from .slack.server import SlackLink, check_settings, serve_http, serve_socket_mode, start_refresher
 
     try:
         mode = check_settings(settings)
     except ConfigError as error:
         raise click.ClickException(str(error)) from error
     logging.getLogger().setLevel(logging.INFO)
+    logging.getLogger("waitress").setLevel(logging.WARNING)  # its INFO lines are about clients that hung up
     corpus = open_corpus(settings)
     refresh_quietly(corpus)
-    start_refresher(corpus.refresh, settings.refresh_seconds)
+    stop = threading.Event()
+    refresher = start_refresher(lambda: refresh_in_background(corpus), settings.refresh_seconds, stop)
     app = build_app(settings, make_answerer(corpus, settings))
-    if mode == "socket":
-        click.echo("Connecting to Slack in Socket Mode…", err=True)
-        serve_socket_mode(app, settings.slack_app_token or "")
-    else:
-        serve_http(app, settings.host, settings.port, lambda url: click.echo(f"Listening on {url}", err=True))
+    link = SlackLink(app.client.auth_test)
+    link.start(stop)
+    try:
+        if mode == "socket":
+            click.echo("Connecting to Slack in Socket Mode…", err=True)
+            serve_socket_mode(app, settings.slack_app_token or "")
+        else:
+            serve_http(app, settings, link, lambda url: click.echo(f"Listening on {url}", err=True))
+    except Interrupted as interrupted:
+        stop.set()
+        corpus.stop_indexing()
+        refresher.join(timeout=30)
+        interrupted.kept = f"The index keeps its last commit: {corpus.article_count():,} articles."
+        raise
+
+
+def refresh_in_background(corpus: Corpus) -> IndexReport | None:
+    try:
+        return corpus.refresh()
+    except IndexBusy:
+        return None  # another process is indexing; its commits are served as they land
 
 
 @cli.command(name="eval")
@@ -276,4 +401,10 @@ def _line_reader(history: Path):  # type: ignore[no-untyped-def]
 
 
 def main() -> None:
-    cli()
+    """The console script: Ctrl-C and SIGTERM stop any command with one line saying what was kept, and 130 or 143."""
+    with interrupts_raise():
+        try:
+            cli()
+        except Interrupted as stop:
+            click.echo(f"\nStopped ({stop.name}). {stop.kept}".rstrip(), err=True)
+            sys.exit(stop.exit_code)

@@ -57,14 +57,20 @@ def _render_hit(number: int, hit: Hit, width: int) -> str:
         before = " ".join(p.text for p in hit.context_before)
         after = " ".join(p.text for p in hit.context_after)
         quote = " ".join(part for part in (before, quote, after) if part)
-    lines.extend(textwrap.wrap(quote, width - len(indent), initial_indent=f"{number}. ", subsequent_indent=indent))
+    lines.extend(_wrap(quote, width - len(indent), initial_indent=f"{number}. ", subsequent_indent=indent))
     lines.append(f"{indent}— {describe_source(hit.source)}")
     if hit.also_in:
         others = "; ".join(describe_source(s) for s in hit.also_in)
-        lines.extend(
-            textwrap.wrap(f"Also reported by: {others}", width - len(indent), initial_indent=indent, subsequent_indent=indent)
-        )
+        lines.extend(_wrap(f"Also reported by: {others}", width - len(indent), initial_indent=indent, subsequent_indent=indent))
     return "\n".join(lines)
+
+
+MIN_WIDTH = 20
+
+
+def _wrap(text: str, width: int, **indents: str) -> list[str]:
+    """Lines of at most `width` columns, never splitting a word or a link (a longer word gets a line of its own)."""
+    return textwrap.wrap(text, max(width, MIN_WIDTH), break_long_words=False, break_on_hyphens=False, **indents)
 
 
 def source_dict(source: Source) -> dict[str, Any]:

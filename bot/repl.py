@@ -11,7 +11,8 @@ PROMPT = "quotebot> "
 REPL_HELP = """Type a question and press Enter. Commands:
   help       this text
   sources    the indexed articles
-  quit       leave (or Ctrl-D)"""
+  quit       leave (or Ctrl-D)
+Ctrl-C clears the line you are typing."""
 
 
 def run_repl(
@@ -19,15 +20,21 @@ def run_repl(
     read_line: Callable[[str], str],
     write: Callable[[str], None],
     list_sources: Callable[[], str],
+    width: Callable[[], int] = lambda: 100,
 ) -> None:
-    """Read questions until quit or end of input. `read_line` raises EOFError at the end."""
-    write(f"Ask about {answerer.article_count()} articles. Type 'help' for commands, 'quit' to leave.")
+    """Read questions until quit or end of input (Ctrl-D: `read_line` raises EOFError). Ctrl-C (KeyboardInterrupt)
+    drops the line being typed, or the answer being looked up, and asks again. Answers wrap at `width()` columns,
+    asked at each answer so that they follow a resized terminal."""
+    write(f"Ask about {answerer.article_count()} articles. Type 'help' for commands, 'quit' to leave (or Ctrl-D).")
     while True:
         try:
             line = read_line(PROMPT).strip()
-        except (EOFError, KeyboardInterrupt):
+        except EOFError:
             write("")
             return
+        except KeyboardInterrupt:
+            write("")  # the line typed so far is dropped
+            continue
         command = line.lower()
         if not line:
             continue
@@ -38,4 +45,7 @@ def run_repl(
         elif command == "sources":
             write(list_sources())
         else:
-            write(render_text(answerer.answer(line)))
+            try:
+                write(render_text(answerer.answer(line), width=width()))
+            except KeyboardInterrupt:
+                write("(stopped)")

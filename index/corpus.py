@@ -10,9 +10,12 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+
+from filelock import FileLock, Timeout
 
 from .analysis import ANALYSIS_VERSION, Analyzer
 from .engine import BM25Params, Engine, RankBM25Engine
@@ -20,9 +23,9 @@ from .ingest import VECTORS_META, IndexPlan, plan_files, plan_index, run_index
 from .models import Found, Hit, IndexReport, Source
 from .search import Searcher, SearchResult, SearchSettings
 from .semantic import MODEL_DIR, DenseIndex, Embedder, load_embedder, to_blob
-from .store import Store
+from .store import ReadOnlyStore, Store
 from .synonyms import Synonyms
-from .tantivy_engine import EngineBusy, TantivyEngine
+from .tantivy_engine import EngineBusy, EngineUnusable, TantivyEngine
 
 logger = logging.getLogger(__name__)
 
@@ -33,6 +36,10 @@ FILL_BATCH = 4096  # passages embedded and committed together when filling in mi
 
 class EngineError(ValueError):
     """An unknown engine name."""
+
+
+class IndexBusy(Exception):
+    """Another process is indexing into the same database right now."""
 
 
 @dataclass(frozen=True)
@@ -52,6 +59,11 @@ def engine_folder(db_path: Path) -> Path:
     return db_path.with_name(db_path.name + ".tantivy")
 
 
+def lock_file(db_path: Path) -> Path:
+    """Held by the one process that is indexing into a database."""
+    return db_path.with_name(db_path.name + ".lock")
+
+
 class Corpus:
     """The articles folder, its store and engine, and a searcher over them."""
 
@@ -65,6 +77,8 @@ class Corpus:
         self.synonyms = Synonyms.load(synonyms_file, self.analyzer)
         self._lock = threading.Lock()  # the searcher and its engine
         self._index_lock = threading.Lock()  # one ingest at a time, on the writing connection
+        self._process_lock = FileLock(lock_file(config.db_path))  # and one process at a time
+        self._cancel = threading.Event()
         self._search_lock = threading.Lock()  # the reading connection, shared by the bot's threads
         self._writer: Store | None = None
         self._generation = -1
@@ -79,27 +93,73 @@ class Corpus:
 
     @classmethod
     def open(cls, config: CorpusConfig) -> Corpus:
+        """Raises StoreError when the database cannot be used, with a one-line message."""
         corpus = cls(config, Store(config.db_path))
         if corpus.store.get_meta("analysis") != ANALYSIS_VERSION:
-            corpus.store.reanalyse(corpus.analyzer.terms, ANALYSIS_VERSION)
+            if corpus.store.read_only:
+                logger.warning("the read-only index was analysed by another version; some words may not match")
+            else:
+                corpus.store.reanalyse(corpus.analyzer.terms, ANALYSIS_VERSION)
         return corpus
+
+    @property
+    def read_only(self) -> bool:
+        return self.store.read_only
 
     def plan(self) -> IndexPlan:
         return plan_index(self.config.folder, self.store)
 
-    def index(self, plan: IndexPlan | None = None, on_file: Callable[[Path], None] | None = None) -> IndexReport:
-        """Bring the store in line with the folder."""
+    @contextmanager
+    def _writing(self, wait: bool) -> Iterator[Store]:
+        """The writing connection, held by this thread and process alone. IndexBusy if another process holds
+        it and `wait` is False; ReadOnlyStore if the index cannot be written."""
+        if self.store.read_only:
+            raise ReadOnlyStore(f"the index {self.config.db_path} is read-only")
         with self._index_lock:
-            writer = self._writing_store()
-            plan = plan or plan_index(self.config.folder, writer)
-            report = run_index(plan, writer, on_file, self.analyzer, embedder=self.embedder)
+            try:
+                self._process_lock.acquire(timeout=-1 if wait else 0)
+            except Timeout:
+                raise IndexBusy(f"another quotebot process is indexing into {self.config.db_path}") from None
+            try:
+                yield self._writing_store()
+            finally:
+                self._process_lock.release()
+
+    def index_busy(self) -> bool:
+        """Whether another process is indexing into this database now."""
+        if self.store.read_only:
+            return False
+        try:
+            self._process_lock.acquire(timeout=0)
+        except Timeout:
+            return True
+        self._process_lock.release()
+        return False
+
+    def index(
+        self,
+        on_file: Callable[[Path], None] | None = None,
+        *,
+        wait: bool = True,
+        on_plan: Callable[[IndexPlan], None] | None = None,
+    ) -> IndexReport:
+        """Bring the store in line with the folder. The plan is made once this process may write, so a run that
+        waited for another one does only what that one left (`on_plan` sees it)."""
+        with self._writing(wait) as writer:
+            plan = plan_index(self.config.folder, writer)
+            if on_plan:
+                on_plan(plan)
+            report = run_index(plan, writer, on_file, self.analyzer, embedder=self.embedder, cancelled=self._cancel.is_set)
             self._fill_vectors(writer)
             return report
 
+    def stop_indexing(self) -> None:
+        """Make a run in progress (in another thread) stop at its next commit, and any later run at its first."""
+        self._cancel.set()
+
     def add(self, paths: list[Path], on_file: Callable[[Path], None] | None = None) -> IndexReport:
         """Ingest the given files, which must already be in the articles folder."""
-        with self._index_lock:
-            writer = self._writing_store()
+        with self._writing(wait=True) as writer:
             report = run_index(plan_files(self.config.folder, writer, paths), writer, on_file, self.analyzer, embedder=self.embedder)
             self._fill_vectors(writer)
             return report
@@ -126,11 +186,16 @@ class Corpus:
         return self._writer
 
     def refresh(self) -> IndexReport | None:
-        """Index the folder if any article changed. Returns the report, or None if nothing changed."""
-        plan = self.plan()
-        if plan.is_empty and self.store.get_meta("metadata_digest") is not None and not self.vectors_missing():
+        """Index the folder if any article changed. Returns the report, or None if nothing changed.
+
+        Never waits for another process's index run (IndexBusy): what it has committed is already served.
+        """
+        if self.store.read_only:
             return None
-        return self.index(plan)
+        plan = self.plan()
+        if plan.is_empty and not self.vectors_missing():
+            return None
+        return self.index(wait=False)
 
     @property
     def searcher(self) -> Searcher:
@@ -156,8 +221,9 @@ class Corpus:
         """The engine, caught up with the store if it could be; and whether it was."""
         with self._search_lock:
             if self.config.engine == "rank-bm25":
-                docs = ((pid, terms.split()) for pid, _, terms in self.store.iter_terms())
-                return RankBM25Engine(docs, self.config.params), True
+                return self._rank_bm25(), True
+            if self.store.read_only:
+                return self._read_only_engine(), True
             if self._tantivy is None:
                 self._tantivy = TantivyEngine(engine_folder(self.config.db_path))
             try:
@@ -167,6 +233,23 @@ class Corpus:
                 self._tantivy.reload()
                 return self._tantivy, False
             return self._tantivy, True
+
+    def _rank_bm25(self) -> RankBM25Engine:
+        docs = ((pid, terms.split()) for pid, _, terms in self.store.iter_terms())
+        return RankBM25Engine(docs, self.config.params)
+
+    def _read_only_engine(self) -> Engine:
+        """On read-only storage nothing can be written: the Tantivy index if it matches the store, else an
+        in-memory engine built from the store."""
+        try:
+            engine = TantivyEngine(engine_folder(self.config.db_path), read_only=True)
+        except EngineUnusable as error:
+            logger.warning("%s; searching an in-memory index of the read-only store instead", error)
+            return self._rank_bm25()
+        if engine.generation != self.store.generation:
+            logger.warning("the search engine index is behind the read-only store; searching an in-memory index instead")
+            return self._rank_bm25()
+        return engine
 
     def _current_dense(self) -> DenseIndex | None:
         """The in-memory vector index, caught up with the store from its change log."""

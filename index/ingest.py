@@ -23,6 +23,7 @@ import tomllib
 from collections import deque
 from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from itertools import islice
 from pathlib import Path
@@ -106,8 +107,11 @@ def load_metadata(folder: Path) -> tuple[dict[str, dict[str, object]], list[str]
     return tables, []
 
 
-def _metadata_digest(metadata: Mapping[str, Mapping[str, object]]) -> str:
-    return hashlib.sha256(repr(sorted((k, sorted(v.items())) for k, v in metadata.items())).encode()).hexdigest()
+def metadata_digest(entry: Mapping[str, object] | None) -> str:
+    """A digest of one article's metadata.toml entry; "" for none. An article is read again when it changes."""
+    if not entry:
+        return ""
+    return hashlib.sha256(repr(sorted(entry.items())).encode()).hexdigest()[:16]
 
 
 def plan_index(folder: Path, store: Store) -> IndexPlan:
@@ -115,7 +119,6 @@ def plan_index(folder: Path, store: Store) -> IndexPlan:
     if not folder.is_dir():
         raise FileNotFoundError(f"no articles folder at {folder}")
     metadata, warnings = load_metadata(folder)
-    metadata_changed = store.get_meta("metadata_digest") != _metadata_digest(metadata)
     stored = store.file_states()
     skipped = store.skipped()
     files = scan_articles(folder)
@@ -126,7 +129,7 @@ def plan_index(folder: Path, store: Store) -> IndexPlan:
         if aid in skipped and skipped[aid][:2] == now:
             still_skipped.append(SkippedFile(aid, skipped[aid][2]))
             continue
-        if metadata_changed or stored.get(aid) != now:
+        if stored.get(aid) != (*now, metadata_digest(metadata.get(aid))):
             todo.append(folder / aid)
     removed = tuple(a for a in stored if a not in files)
     return IndexPlan(
@@ -188,7 +191,7 @@ def prepare_file(
             stat = path.stat()
         except OSError as error:
             raise ArticleError(f"cannot read: {error.strerror or error}") from error
-        state = FileState(size=stat.st_size, mtime_ns=stat.st_mtime_ns, sha256=hashlib.sha256(data).hexdigest())
+        state = FileState(stat.st_size, stat.st_mtime_ns, hashlib.sha256(data).hexdigest(), metadata_digest(metadata))
         article, warnings = read_article_file(data, aid, dict(metadata) if metadata else None)
         found = article_sentences(article)
         if not found:
@@ -213,12 +216,18 @@ PARENT_CHECK_SECONDS = 0.5
 _PR_SET_PDEATHSIG = 1
 
 
+class IndexCancelled(Exception):
+    """An index run was asked to stop between commits; everything committed before stays."""
+
+
 def _die_with_parent(parent: int) -> None:
     """Worker start-up: exit as soon as the indexing process is gone, however it ended (even kill -9).
 
     On Linux the kernel sends SIGKILL when the parent dies; everywhere, a thread also notices that the
-    worker was handed to another parent, within PARENT_CHECK_SECONDS.
+    worker was handed to another parent, within PARENT_CHECK_SECONDS. Ctrl-C at a terminal reaches the
+    whole process group: workers leave it to the indexing process, which stops them.
     """
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     if sys.platform.startswith("linux"):
         try:
             ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
@@ -250,21 +259,41 @@ def _prepared(
     chunks = iter([jobs[i : i + CHUNK_FILES] for i in range(0, len(jobs), CHUNK_FILES)])
     context = multiprocessing.get_context("spawn")  # no fork: the caller may have threads (the Slack server)
     pool = ProcessPoolExecutor(workers, context, initializer=_die_with_parent, initargs=(os.getpid(),))
-    with pool:
-        try:
-            pending: deque[tuple[list[Job], Future[list[Prepared]]]] = deque()
-            for chunk in islice(chunks, workers * CHUNKS_IN_FLIGHT):
-                pending.append((chunk, pool.submit(_prepare_chunk, chunk)))
-            while pending:
-                chunk, future = pending.popleft()
+    pending: deque[tuple[list[Job], Future[list[Prepared]]]] = deque()
+    try:
+        for chunk in islice(chunks, workers * CHUNKS_IN_FLIGHT):
+            pending.append((chunk, pool.submit(_prepare_chunk, chunk)))
+        while pending:
+            chunk, future = pending[0]
+            try:
                 ready = future.result()
-                following = next(chunks, None)
-                if following is not None:
-                    pending.append((following, pool.submit(_prepare_chunk, following)))
-                yield from zip((job[0] for job in chunk), ready, strict=True)
-        except BaseException:
-            pool.shutdown(wait=False, cancel_futures=True)
-            raise
+            except BrokenProcessPool:
+                logger.warning("an indexing worker died (killed, or out of memory); going on in this process")
+                break
+            pending.popleft()
+            following = next(chunks, None)
+            if following is not None:
+                pending.append((following, pool.submit(_prepare_chunk, following)))
+            yield from zip((job[0] for job in chunk), ready, strict=True)
+    except BaseException:
+        _stop_workers(pool)
+        raise
+    pool.shutdown(wait=True)
+    for job in (job for chunk, _ in pending for job in chunk):  # what the broken pool left, if anything
+        yield job[0], prepare_file(*job)
+    for chunk in chunks:
+        for job in chunk:
+            yield job[0], prepare_file(*job)
+
+
+def _stop_workers(pool: ProcessPoolExecutor) -> None:
+    """Stop the workers now, not after their current files: the run is being abandoned."""
+    processes = list((getattr(pool, "_processes", None) or {}).values())
+    for process in processes:
+        process.terminate()
+    pool.shutdown(wait=True, cancel_futures=True)
+    for process in processes:
+        process.join(timeout=5)
 
 
 def run_index(
@@ -275,6 +304,7 @@ def run_index(
     workers: int | None = None,
     commit_seconds: float = COMMIT_SECONDS,
     embedder: Embedder | None = None,
+    cancelled: Callable[[], bool] = lambda: False,
 ) -> IndexReport:
     """Carry out a plan. `on_file` is called after each file, for progress.
 
@@ -283,6 +313,7 @@ def run_index(
     are committed together: an interruption loses at most that batch, and never part of an article.
     With an `embedder`, each sentence's vector is stored with it; without one, the store notes that
     its vectors are incomplete, so that they are filled in once an embedder is given again.
+    `cancelled` is asked after each commit; when it says True the run stops with IndexCancelled.
     """
     stored = store.file_states()
     added, updated, skipped, warnings = [], [], [], list(plan.warnings)
@@ -310,11 +341,12 @@ def run_index(
         if on_file:
             for path, _ in batch:
                 on_file(path)
+        if cancelled():
+            raise IndexCancelled(f"stopped after {len(added) + len(updated)} articles")
     for aid in plan.removed:
         store.remove_article(aid)
     if plan.whole_folder:
         store.clear_skipped(s.path for s in (*plan.still_skipped, *skipped))  # the rest were fixed or are gone
-        store.set_meta("metadata_digest", _metadata_digest(plan.metadata))
     for warning in warnings:
         logger.warning("%s", warning)
     articles, sentences = store.counts()

@@ -7,6 +7,7 @@ half an article and an interrupted run leaves the last committed state serving.
 
 from __future__ import annotations
 
+import os
 import sqlite3
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -16,13 +17,22 @@ from itertools import groupby, islice
 from operator import itemgetter
 from pathlib import Path
 from typing import NamedTuple
+from urllib.parse import quote
 
 import sqlite_utils
 
 from .dedupe import block_keys, copy_finder, fingerprint
 from .models import Passage, Source
 
-SCHEMA_VERSION = 3  # 2: block keys are hashed to integers; 3: sentence vectors
+SCHEMA_VERSION = 4  # 2: block keys are hashed to integers; 3: sentence vectors; 4: per-article metadata digest
+
+
+class StoreError(Exception):
+    """The index file cannot be used; the message names the file, the cause and a fix, in one line."""
+
+
+class ReadOnlyStore(StoreError):
+    """A write was asked of a store opened read-only."""
 
 
 @dataclass(frozen=True)
@@ -32,6 +42,7 @@ class FileState:
     size: int
     mtime_ns: int
     sha256: str
+    metadata_sha: str = ""  # digest of the article's metadata.toml entry, "" when it has none
 
 
 @dataclass(frozen=True)
@@ -67,24 +78,29 @@ class Written:
 
 
 class Store:
-    """Sources and passages in SQLite. Open with a path, or `Store.memory()` for tests."""
+    """Sources and passages in SQLite. Open with a path, or `Store.memory()` for tests.
+
+    A file this process may not write (read-only storage, or permissions) is opened read-only: it can
+    be searched, and any write raises ReadOnlyStore. Problems opening it raise StoreError.
+    """
 
     def __init__(self, path: str | Path | None = None, cache_mb: int | None = None) -> None:
         """`cache_mb` sets SQLite's page cache; a writer of many articles wants its indexes to fit in it."""
+        self.read_only = False
         if path is None:
             self.db = sqlite_utils.Database(memory=True)
         else:
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
-            conn = sqlite3.connect(str(path), timeout=30, check_same_thread=False)
-            self.db = sqlite_utils.Database(conn)
-            self.db.execute("PRAGMA journal_mode=WAL")
-            self.db.execute("PRAGMA synchronous=NORMAL")  # WAL stays consistent; commits skip the fsync
-        if cache_mb:
+            self.db, self.read_only = _connect(Path(path))
+        if cache_mb and not self.read_only:
             self.db.execute(f"PRAGMA cache_size=-{int(cache_mb) * 1024}")  # negative: in KiB
             # Copy the write-ahead log into the database less often: a page changed by several commits is copied once.
             self.db.execute(f"PRAGMA wal_autocheckpoint={int(cache_mb) * 256 // 4}")  # a quarter of the cache, in 4 KiB pages
         self.db.execute("PRAGMA foreign_keys=ON")
-        self._ensure_schema()
+        try:
+            self._ensure_schema()
+        except sqlite3.DatabaseError as error:
+            self.db.close()
+            raise StoreError(f"{path} is not a quotebot index ({error}); move it away, or pass --db with another file") from error
 
     @classmethod
     def memory(cls) -> Store:
@@ -97,6 +113,8 @@ class Store:
         if "sources" in self.db.table_names():
             self._migrate()
             return
+        if self.read_only:
+            raise StoreError("the index file is read-only and empty; run `quotebot index` where it can be written")
         # (the change log lets derived indexes catch up article by article)
         with self.transaction():
             self.db["sources"].create(
@@ -111,6 +129,7 @@ class Store:
                     "sha256": str,
                     "sentences": int,
                     "repeats": int,
+                    "metadata_sha": str,
                 },
                 pk="id",
             )
@@ -147,6 +166,8 @@ class Store:
         version = int(self.get_meta("schema_version") or SCHEMA_VERSION)
         if version >= SCHEMA_VERSION:
             return
+        if self.read_only:
+            raise StoreError("the index was written by an older quotebot and is read-only; re-index it where it can be written")
         with self.transaction():
             if version < 2:  # block keys were text; they become hashes
                 passages = self.db["passages"]
@@ -164,6 +185,8 @@ class Store:
                 passages.create_index(["tail_hash"])
             if version < 3:  # vectors: filled in by the next index run with semantic search on
                 self.db["passages"].add_column("vector", bytes)
+            if version < 4:  # articles with metadata are read again once, and from then on only when theirs changes
+                self.db["sources"].add_column("metadata_sha", str)
             self.db.execute("update meta set value = ? where key = 'schema_version'", [str(SCHEMA_VERSION)])
 
     @contextmanager
@@ -173,6 +196,8 @@ class Store:
         if conn.in_transaction:
             yield
             return
+        if self.read_only:
+            raise ReadOnlyStore("the index is read-only")
         conn.execute("BEGIN IMMEDIATE")
         try:
             yield
@@ -198,18 +223,19 @@ class Store:
 
     def articles(self) -> dict[str, StoredArticle]:
         rows = self.db.execute(
-            "select id, title, outlet, published, url, size, mtime_ns, sha256, sentences from sources order by id"
+            "select id, title, outlet, published, url, size, mtime_ns, sha256, metadata_sha, sentences from sources order by id"
         ).fetchall()
         return {
             row[0]: StoredArticle(
-                source=_source(row[:5]), file=FileState(row[5], row[6], row[7]), sentences=row[8] or 0
+                source=_source(row[:5]), file=FileState(row[5], row[6], row[7], row[8] or ""), sentences=row[9] or 0
             )
             for row in rows
         }
 
-    def file_states(self) -> dict[str, tuple[int, int]]:
-        """Each stored article's file (size, mtime_ns) when it was indexed: enough to notice a change."""
-        return {row[0]: (row[1], row[2]) for row in self.db.execute("select id, size, mtime_ns from sources")}
+    def file_states(self) -> dict[str, tuple[int, int, str]]:
+        """Each stored article's file (size, mtime_ns) and metadata digest when it was indexed: enough to notice a change."""
+        rows = self.db.execute("select id, size, mtime_ns, metadata_sha from sources")
+        return {row[0]: (row[1], row[2], row[3] or "") for row in rows}
 
     def skipped(self) -> dict[str, tuple[int, int, str]]:
         """Files skipped by earlier runs: id -> (size, mtime_ns, reason)."""
@@ -447,7 +473,9 @@ select n.id, n.fingerprint, o.id, o.group_id, o.fingerprint from passages n
   where n.id between ? and ? and o.article_id != n.article_id
 order by 1, 3
 """
-_SOURCE_COLUMNS = ("id", "title", "outlet", "published", "url", "size", "mtime_ns", "sha256", "sentences", "repeats")
+_SOURCE_COLUMNS = (
+    "id", "title", "outlet", "published", "url", "size", "mtime_ns", "sha256", "metadata_sha", "sentences", "repeats"
+)
 _UPSERT_SOURCE = (
     f"insert into sources ({', '.join(_SOURCE_COLUMNS)}) values ({', '.join('?' for _ in _SOURCE_COLUMNS)}) "
     f"on conflict(id) do update set {', '.join(f'{c} = excluded.{c}' for c in _SOURCE_COLUMNS[1:])}"
@@ -476,4 +504,45 @@ def _source(row: Sequence[object]) -> Source:
 def _source_row(source: Source, file: FileState, sentences: int, repeats: int) -> tuple[object, ...]:
     published = source.published.isoformat() if source.published else None
     row = (source.article_id, source.title, source.outlet, published, source.url, file.size, file.mtime_ns, file.sha256)
-    return (*row, sentences, repeats)
+    return (*row, file.metadata_sha, sentences, repeats)
+
+
+def _connect(path: Path) -> tuple[sqlite_utils.Database, bool]:
+    """A connection to the index file, and whether it is read-only; StoreError, in one line, if there is none."""
+    if path.is_dir():
+        raise StoreError(f"{path} is a folder, not an index file; pass --db {path / 'quotebot.db'}")
+    folder = path.parent
+    if not path.exists():
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+        except OSError as error:
+            raise StoreError(f"cannot create {folder} for the index: {error.strerror}; pass --db with a writable place") from error
+        if not os.access(folder, os.W_OK):
+            raise StoreError(f"cannot create the index {path}: {folder} is read-only; pass --db (or QUOTEBOT_DB) with a writable place")
+    elif not os.access(path, os.R_OK):
+        raise StoreError(f"cannot read the index {path}: permission denied; fix its permissions or pass --db with another file")
+    writable = not path.exists() or (os.access(path, os.W_OK) and os.access(folder, os.W_OK))
+    try:
+        if writable:
+            conn = sqlite3.connect(str(path), timeout=30, check_same_thread=False)
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=NORMAL")  # WAL stays consistent; commits skip the fsync
+        else:
+            conn = _connect_read_only(path)
+    except sqlite3.DatabaseError as error:
+        raise StoreError(f"{path} is not a quotebot index ({error}); move it away, or pass --db with another file") from error
+    return sqlite_utils.Database(conn), not writable
+
+
+def _connect_read_only(path: Path) -> sqlite3.Connection:
+    """Open without writing anything, not even WAL set-up. Where the write-ahead log's files cannot be made
+    (a read-only folder), the file is read as immutable: nothing can be changing it there."""
+    uri = f"file:{quote(str(path.resolve()))}?mode=ro"
+    conn = sqlite3.connect(uri, uri=True, timeout=30, check_same_thread=False)
+    try:
+        conn.execute("select count(*) from sqlite_master").fetchone()
+    except sqlite3.OperationalError:
+        conn.close()
+        conn = sqlite3.connect(uri + "&immutable=1", uri=True, timeout=30, check_same_thread=False)
+        conn.execute("select count(*) from sqlite_master").fetchone()
+    return conn

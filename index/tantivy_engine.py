@@ -37,6 +37,10 @@ class EngineBusy(RuntimeError):
     """Another process is writing the engine index; the current one keeps serving."""
 
 
+class EngineUnusable(RuntimeError):
+    """A read-only engine index that is missing or damaged."""
+
+
 def _schema() -> tantivy.Schema:
     builder = tantivy.SchemaBuilder()
     builder.add_integer_field("pid", stored=False, indexed=True, fast=True)
@@ -48,19 +52,30 @@ def _schema() -> tantivy.Schema:
 class TantivyEngine:
     name = "tantivy"
 
-    def __init__(self, folder: Path) -> None:
+    def __init__(self, folder: Path, read_only: bool = False) -> None:
+        """Open the index in `folder`; one that is missing, of another format or damaged is started afresh
+        (the next sync rebuilds it from the store). `read_only`: open as it is, or raise EngineUnusable."""
         self.folder = folder
         self.schema = _schema()
         state = self._read_state()
-        if state.get("format") != FORMAT or not tantivy.Index.exists(str(folder)):
+        opened = None
+        if state.get("format") == FORMAT and tantivy.Index.exists(str(folder)):
+            try:
+                opened = tantivy.Index.open(str(folder))
+                self.searcher = opened.searcher()
+            except (ValueError, OSError) as error:
+                logger.warning("the search engine index in %s is damaged (%s); rebuilding it from the store", folder, error)
+                opened = None
+        if opened is None:
+            if read_only:
+                raise EngineUnusable(f"no usable search engine index in {folder}")
             shutil.rmtree(folder, ignore_errors=True)
             folder.mkdir(parents=True, exist_ok=True)
             state = {"format": FORMAT, "generation": -1, "avg_length": 0.0}
-            self.index = tantivy.Index(self.schema, path=str(folder))
-        else:
-            self.index = tantivy.Index.open(str(folder))
-        self.generation: int = int(state["generation"])
-        self._avg_length = float(state["avg_length"])
+            opened = tantivy.Index(self.schema, path=str(folder))
+        self.index = opened
+        self.generation: int = int(state["generation"])  # type: ignore[call-overload]
+        self._avg_length = float(state["avg_length"])  # type: ignore[arg-type]
         self.searcher = self.index.searcher()
 
     # -- reading ---------------------------------------------------------------------------

@@ -15,6 +15,7 @@ from collections.abc import Callable
 from typing import Any
 
 from slack_bolt import Ack, App, Respond, Say
+from slack_bolt.error import BoltUnhandledRequestError
 from slack_sdk import WebClient
 
 from ..config import Settings
@@ -49,14 +50,20 @@ class SeenOnce:
             return True
 
 
-def build_app(settings: Settings, answerer: Answerer, *, verify_token: bool = True) -> App:
-    """The Bolt app for these settings, answering with `answerer`."""
-    client = WebClient(token=settings.slack_bot_token, base_url=settings.slack_api_url)
+def build_app(settings: Settings, answerer: Answerer) -> App:
+    """The Bolt app for these settings, answering with `answerer`.
+
+    The token is not checked here: `SlackLink` (server.py) checks it in the background, so that a
+    Slack outage at start-up is waited out. Nothing a request carries is logged above DEBUG: not its
+    body, not the question, not the response URL.
+    """
+    client = WebClient(token=settings.slack_bot_token, base_url=settings.slack_api_url, timeout=10)
     app = App(
         client=client,
         signing_secret=settings.slack_signing_secret or "",
-        token_verification_enabled=verify_token,
+        token_verification_enabled=False,
         request_verification_enabled=True,
+        raise_error_for_unhandled_request=True,  # to handle_error below, instead of a warning quoting the body
     )
     seen = SeenOnce()
 
@@ -66,17 +73,20 @@ def build_app(settings: Settings, answerer: Answerer, *, verify_token: bool = Tr
         try:
             if not question.strip() or question.strip().lower() in {"help", "?"}:
                 outcome = "help"
-                reply(**usage(settings.slash_command))
-                return
-            answer: Answer = answerer.answer(question)
-            quotes, outcome = len(answer.hits), answer.status
-            reply(**render_slack(answer, **render))
-        except Exception:
-            logger.exception("failed to answer a question (%s)", kind)
+                message = usage(settings.slash_command)
+            else:
+                try:
+                    answer: Answer = answerer.answer(question)
+                    quotes, outcome = len(answer.hits), answer.status
+                    message = render_slack(answer, **render)
+                except Exception:
+                    logger.exception("failed to answer a question (%s)", kind)
+                    message = apology()
             try:
-                reply(**apology())
-            except Exception:
-                logger.exception("failed to send the apology (%s)", kind)
+                reply(**message)
+            except Exception as error:  # Slack unreachable, or the response URL expired
+                outcome = "undelivered"
+                logger.warning("could not deliver a reply (%s): %s", kind, _describe(error))
         finally:
             latency = (time.perf_counter() - started) * 1000
             logger.info("question kind=%s latency_ms=%.1f quotes=%d outcome=%s", kind, latency, quotes, outcome)
@@ -87,7 +97,7 @@ def build_app(settings: Settings, answerer: Answerer, *, verify_token: bool = Tr
         question = command.get("text") or ""
 
         def reply(**message: Any) -> None:
-            respond(response_type="ephemeral", **message)
+            _delivered(respond(response_type="ephemeral", **message))
 
         answer_and_reply("slash_command", question, reply, restate=True, shareable=True)
 
@@ -101,7 +111,7 @@ def build_app(settings: Settings, answerer: Answerer, *, verify_token: bool = Tr
             if user:
                 shared_by = {"type": "context", "elements": [{"type": "mrkdwn", "text": f"Shared by <@{user}>"}]}
                 message["blocks"] = [*message["blocks"], shared_by][:50]
-            respond(response_type="in_channel", replace_original=False, **message)
+            _delivered(respond(response_type="in_channel", replace_original=False, **message))
 
         answer_and_reply("share", question, reply, restate=True)
 
@@ -123,6 +133,33 @@ def build_app(settings: Settings, answerer: Answerer, *, verify_token: bool = Tr
 
     @app.error
     def handle_error(error: Exception, body: dict[str, Any]) -> None:
-        logger.error("unhandled error for a %s request: %s", body.get("type", "?"), error)
+        kind = body.get("type", "?")
+        if isinstance(error, BoltUnhandledRequestError):
+            event = body.get("event", {}).get("type", "") if isinstance(body.get("event"), dict) else ""
+            logger.debug("no listener for a %s request %s", kind, event)
+            return
+        logger.error("unhandled error for a %s request: %s", kind, type(error).__name__)
 
     return app
+
+
+class Undelivered(Exception):
+    """Slack answered a post to a response URL with an error status."""
+
+    def __init__(self, status: int) -> None:
+        super().__init__(f"HTTP {status}")
+
+
+def _delivered(result: Any) -> None:
+    """Posts to a response URL do not raise on an error status; this does."""
+    status = getattr(result, "status_code", 200)
+    if not 200 <= status < 300:
+        raise Undelivered(status)
+
+
+def _describe(error: Exception) -> str:
+    """An error in one line, without what was being sent."""
+    response = getattr(error, "response", None)
+    if response is not None and hasattr(response, "get"):
+        return f"{type(error).__name__} ({response.get('error', 'error')})"
+    return type(error).__name__ if isinstance(error, ValueError) else f"{type(error).__name__}: {error}"

@@ -1,23 +1,27 @@
-"""Serving the Bolt app: HTTP (threaded WSGI, with /healthz) or Socket Mode."""
+"""Serving the Bolt app: HTTP (waitress, behind a signature gate, with /healthz) or Socket Mode."""
 
 from __future__ import annotations
 
+import io
 import logging
 import threading
 import time
 from collections.abc import Callable, Iterable
-from socketserver import ThreadingMixIn
+from dataclasses import dataclass
 from typing import Any
-from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 from slack_bolt import App
 from slack_bolt.adapter.wsgi import SlackRequestHandler
+from slack_sdk.errors import SlackApiError
+from waitress.server import create_server
 
 from ..config import ConfigError, Settings
+from .gate import Refusal, check_body, check_signature
 
 logger = logging.getLogger(__name__)
 
 EVENTS_PATH = "/slack/events"
+WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 
 
 def check_settings(settings: Settings) -> str:
@@ -36,51 +40,213 @@ def check_settings(settings: Settings) -> str:
     secret = settings.slack_signing_secret
     if not secret:
         raise ConfigError("SLACK_SIGNING_SECRET is not set: HTTP mode needs it (or set SLACK_APP_TOKEN for Socket Mode)")
-    if any(c.isspace() for c in secret) or len(secret) < 8:
-        raise ConfigError("SLACK_SIGNING_SECRET is malformed")
+    if any(c.isspace() for c in secret):
+        raise ConfigError("SLACK_SIGNING_SECRET is malformed: it contains spaces or line breaks; copy it again")
+    if len(secret) < MIN_SECRET_LENGTH:
+        raise ConfigError(
+            f"SLACK_SIGNING_SECRET is malformed: it has {len(secret)} characters, and Slack's signing secrets have 32; "
+            "copy it from Basic Information > App Credentials"
+        )
     return "http"
 
 
-class _ThreadingWSGIServer(ThreadingMixIn, WSGIServer):
-    daemon_threads = True
-    request_queue_size = 128
+MIN_SECRET_LENGTH = 16
 
 
-class _QuietHandler(WSGIRequestHandler):
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the base class's name
-        logger.debug("http %s", format % args)
+@dataclass(frozen=True)
+class HttpLimits:
+    """What one client can take from the server. Slack's own requests are a few kilobytes."""
+
+    max_body: int = 1024 * 1024  # bytes; larger requests get 413 before their body is read
+    max_header: int = 32 * 1024
+    idle_seconds: float = 30  # a connection that sends nothing for this long is closed
+    connections: int = 100  # open at once; more wait in the listen backlog
+    threads: int = 8  # requests handled at once (answers run on Bolt's own bounded pool)
 
 
-def wsgi_app(app: App) -> Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]:
-    """Slack requests at /slack/events, and GET /healthz for load balancers and compose."""
+class SlackLink:
+    """Whether Slack has accepted the bot token yet: `auth.test`, retried with backoff until it succeeds.
+
+    Until then the server reports not-ready on /healthz and asks Slack to retry events (503), so a Slack
+    or network outage at start-up is waited out instead of crash-looping the process.
+    """
+
+    DELAYS = (1, 2, 4, 8, 15, 30, 60)  # seconds between attempts; the last repeats
+
+    def __init__(self, auth_test: Callable[[], object], delays: tuple[float, ...] = DELAYS) -> None:
+        self._auth_test = auth_test
+        self._delays = delays
+        self._ready = threading.Event()
+        self.problem = "not checked yet"
+
+    @property
+    def ready(self) -> bool:
+        return self._ready.is_set()
+
+    def wait(self, timeout: float) -> bool:
+        return self._ready.wait(timeout)
+
+    def check(self) -> bool:
+        """One attempt; True if Slack accepted the token."""
+        try:
+            self._auth_test()
+        except SlackApiError as error:
+            self.problem = f"Slack refused the token ({error.response.get('error', 'error')}); check SLACK_BOT_TOKEN"
+            return False
+        except Exception as error:  # network down, DNS, TLS, Slack outage
+            self.problem = f"Slack API unreachable ({type(error).__name__}: {error})"
+            return False
+        self.problem = ""
+        self._ready.set()
+        return True
+
+    def start(self, stop: threading.Event | None = None) -> threading.Thread:
+        """Keep trying in the background until Slack answers (or `stop` is set)."""
+        stop = stop or threading.Event()
+
+        def loop() -> None:
+            for attempt in range(1_000_000):
+                if self.check():
+                    if attempt:
+                        logger.info("Slack accepted the bot token; ready")
+                    return
+                delay = self._delays[min(attempt, len(self._delays) - 1)]
+                logger.warning("not ready: %s; trying again in %g s", self.problem, delay)
+                if stop.wait(delay):
+                    return
+
+        thread = threading.Thread(target=loop, name="quotebot-slack-link", daemon=True)
+        thread.start()
+        return thread
+
+
+def wsgi_app(app: App, signing_secret: str, link: SlackLink, limits: HttpLimits = HttpLimits()) -> WSGIApp:
+    """Slack requests at /slack/events, checked before Bolt sees them; GET /healthz for load balancers."""
     slack = SlackRequestHandler(app, path=EVENTS_PATH)
 
     def application(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
-        if environ.get("PATH_INFO") == "/healthz" and environ.get("REQUEST_METHOD") == "GET":
-            start_response("200 OK", [("Content-Type", "text/plain")])
-            return [b"ok\n"]
-        if environ.get("PATH_INFO") != EVENTS_PATH:
-            start_response("404 Not Found", [("Content-Type", "text/plain")])
-            return [b"not found\n"]
-        return slack(environ, start_response)  # type: ignore[no-any-return]
+        path, method = environ.get("PATH_INFO"), environ.get("REQUEST_METHOD")
+        if path == "/healthz":
+            if method not in {"GET", "HEAD"}:
+                return _plain(start_response, 405, "use GET")
+            if not link.ready:
+                return _plain(start_response, 503, f"not ready: {link.problem}")
+            return _plain(start_response, 200, "ok")
+        if path != EVENTS_PATH:
+            return _plain(start_response, 404, "not found")
+        if method != "POST":
+            return _plain(start_response, 405, "use POST")
+        refusal, body = _read_checked(environ, signing_secret, limits)
+        if refusal:
+            logger.info("refused a request: %d %s", refusal.status, refusal.reason)
+            return _plain(start_response, refusal.status, refusal.reason)
+        if not link.ready:
+            return _plain(start_response, 503, "not ready: waiting for Slack to accept the bot token")
+        environ = {**environ, "wsgi.input": io.BytesIO(body), "CONTENT_LENGTH": str(len(body))}
+        try:
+            return slack(environ, start_response)  # type: ignore[no-any-return]
+        except Exception as error:  # Bolt should not raise; if it does, one line and a 500, never the body
+            logger.error("failed to handle a Slack request: %s", type(error).__name__)
+            return _plain(start_response, 500, "internal error")
 
     return application
 
 
-def make_http_server(app: App, host: str, port: int) -> WSGIServer:
-    return make_server(host, port, wsgi_app(app), server_class=_ThreadingWSGIServer, handler_class=_QuietHandler)
+def _read_checked(environ: dict[str, Any], secret: str, limits: HttpLimits) -> tuple[Refusal | None, bytes]:
+    """The body, read only when its declared size is allowed, and checked: signature first, then shape."""
+    try:
+        length = int(environ.get("CONTENT_LENGTH") or "")
+    except ValueError:
+        return Refusal(411, "Content-Length required"), b""
+    if length < 0:
+        return Refusal(400, "bad Content-Length"), b""
+    if length > limits.max_body:
+        return Refusal(413, f"request larger than {limits.max_body} bytes"), b""
+    try:
+        body = environ["wsgi.input"].read(length)
+    except OSError:
+        return Refusal(400, "request body cut short"), b""
+    if len(body) != length:
+        return Refusal(400, "request body cut short"), b""
+    headers = {
+        "x-slack-request-timestamp": environ.get("HTTP_X_SLACK_REQUEST_TIMESTAMP", ""),
+        "x-slack-signature": environ.get("HTTP_X_SLACK_SIGNATURE", ""),
+    }
+    refusal = check_signature(body, headers, secret) or check_body(body, environ.get("CONTENT_TYPE", ""))
+    return refusal, body
 
 
-def serve_http(app: App, host: str, port: int, ready: Callable[[str], None] | None = None) -> None:
-    server = make_http_server(app, host, port)
-    address = f"http://{host}:{server.server_port}{EVENTS_PATH}"
+_REASONS = {200: "OK", 400: "Bad Request", 401: "Unauthorized", 404: "Not Found", 405: "Method Not Allowed",
+            411: "Length Required", 413: "Payload Too Large", 500: "Internal Server Error", 503: "Service Unavailable"}
+
+
+def _plain(start_response: Callable[..., Any], status: int, text: str) -> list[bytes]:
+    data = (text + "\n").encode()
+    headers = [("Content-Type", "text/plain; charset=utf-8"), ("Content-Length", str(len(data)))]
+    if status == 503:
+        headers.append(("Retry-After", "5"))
+    start_response(f"{status} {_REASONS[status]}", headers)
+    return [data]
+
+
+class HttpServer:
+    """A waitress server for a WSGI app: bounded threads and connections, idle connections closed."""
+
+    def __init__(self, application: WSGIApp, host: str, port: int, limits: HttpLimits = HttpLimits()) -> None:
+        self._server = create_server(
+            application,
+            host=host,
+            port=port,
+            threads=limits.threads,
+            connection_limit=limits.connections,
+            channel_timeout=limits.idle_seconds,
+            cleanup_interval=max(limits.idle_seconds / 3, 0.5),
+            max_request_body_size=limits.max_body + 1,  # waitress refuses sizes >= its limit
+            max_request_header_size=limits.max_header,
+            expose_tracebacks=False,
+            ident="quotebot",
+        )
+        self.port = int(self._server.effective_port)  # type: ignore[union-attr]
+        self._stopped = threading.Event()
+
+    def serve_forever(self) -> None:
+        try:
+            self._server.run()
+        finally:
+            self._stopped.set()
+
+    def shutdown(self, timeout: float = 5) -> None:
+        """Stop accepting, close every connection, and wait for `serve_forever` to return."""
+        self._server.task_dispatcher.shutdown(timeout=timeout)
+        self._server.trigger.pull_trigger(lambda: _close_all(self._server))
+        self._stopped.wait(timeout)
+
+
+def _close_all(server: Any) -> None:
+    from waitress import wasyncore
+
+    wasyncore.close_all(server._map)  # the loop ends when it has nothing left to watch
+
+
+def make_http_server(
+    app: App, signing_secret: str, link: SlackLink, host: str, port: int, limits: HttpLimits = HttpLimits()
+) -> HttpServer:
+    return HttpServer(wsgi_app(app, signing_secret, link, limits), host, port, limits)
+
+
+def serve_http(
+    app: App, settings: Settings, link: SlackLink, ready: Callable[[str], None] | None = None,
+    stop: threading.Event | None = None,
+) -> None:
+    """Serve until `stop` is set (or forever)."""
+    server = make_http_server(app, settings.slack_signing_secret or "", link, settings.host, settings.port)
+    address = f"http://{settings.host}:{server.port}{EVENTS_PATH}"
     logger.info("serving Slack requests at %s", address)
+    if stop is not None:
+        threading.Thread(target=lambda: (stop.wait(), server.shutdown()), name="quotebot-stop", daemon=True).start()
     if ready:
         ready(address)
-    try:
-        server.serve_forever()
-    finally:
-        server.server_close()
+    server.serve_forever()
 
 
 def serve_socket_mode(app: App, app_token: str) -> None:

@@ -11,7 +11,7 @@ from bot.cli import make_answerer
 from bot.config import Settings
 from bot.core import Answerer
 from bot.slack.app import build_app
-from bot.slack.server import EVENTS_PATH, make_http_server
+from bot.slack.server import EVENTS_PATH, SlackLink, make_http_server
 from index.corpus import Corpus
 from tests.slackkit import BOT_TOKEN, SIGNING_SECRET, StandIn
 
@@ -38,13 +38,14 @@ def slack_settings(standin: StandIn, data: Path) -> Settings:
 
 def serve(settings: Settings, answerer: Answerer, standin: StandIn) -> Iterator[Bot]:
     app = build_app(settings, answerer)
-    server = make_http_server(app, "127.0.0.1", 0)
+    link = SlackLink(app.client.auth_test)
+    assert link.check(), link.problem
+    server = make_http_server(app, settings.slack_signing_secret or "", link, "127.0.0.1", 0)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
-    base = f"http://127.0.0.1:{server.server_port}"
+    base = f"http://127.0.0.1:{server.port}"
     yield Bot(url=base + EVENTS_PATH, base=base, standin=standin)
     server.shutdown()
-    server.server_close()
 
 
 @pytest.fixture

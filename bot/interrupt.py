@@ -1,0 +1,50 @@
+"""Ctrl-C and SIGTERM as one exception, so each command can say what it kept and exit 130 or 143.
+
+The exception derives from BaseException, like KeyboardInterrupt: `except Exception` blocks do not
+swallow it, and the store's transactions roll back on it, so nothing half-written is committed.
+"""
+
+from __future__ import annotations
+
+import signal
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from types import FrameType
+
+SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+
+class Interrupted(BaseException):  # noqa: N818 - named like KeyboardInterrupt, which it stands beside
+    """The process was asked to stop by `signum`; `kept` says what survives, for the one line printed."""
+
+    def __init__(self, signum: int, kept: str = "") -> None:
+        super().__init__(signum)
+        self.signum = signum
+        self.kept = kept
+
+    @property
+    def exit_code(self) -> int:
+        return 128 + self.signum  # the shell's convention: 130 for SIGINT, 143 for SIGTERM
+
+    @property
+    def name(self) -> str:
+        return signal.Signals(self.signum).name
+
+
+def _raise(signum: int, frame: FrameType | None) -> None:
+    raise Interrupted(signum)
+
+
+@contextmanager
+def interrupts_raise() -> Iterator[None]:
+    """While inside, SIGINT and SIGTERM raise Interrupted in the main thread."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = {s: signal.signal(s, _raise) for s in SIGNALS}
+    try:
+        yield
+    finally:
+        for s, handler in previous.items():
+            signal.signal(s, handler)
