@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import json
 import logging
 import os
@@ -148,7 +149,7 @@ def list_sources(corpus: Corpus) -> str:
 
 @click.group()
 @click.option("--data", "data_dir", type=click.Path(path_type=Path), help="Articles folder [QUOTEBOT_DATA, default ./data].")
-@click.option("--db", "db_path", type=click.Path(path_type=Path), help="Index database [QUOTEBOT_DB, default DATA/quotebot.db].")
+@click.option("--db", "db_path", type=click.Path(path_type=Path, readable=False), help="Index database [QUOTEBOT_DB, default DATA/quotebot.db].")
 @click.option("--no-semantic", is_flag=True, help="BM25 alone, without sentence embeddings [QUOTEBOT_SEMANTIC=off].")
 @click.option("-v", "--verbose", is_flag=True, help="Log what happens.")
 @click.version_option(package_name="quotebot")
@@ -315,6 +316,7 @@ def serve(settings: Settings) -> None:
         raise click.ClickException(str(error)) from error
     logging.getLogger().setLevel(logging.INFO)
     logging.getLogger("waitress").setLevel(logging.WARNING)  # its INFO lines are about clients that hung up
+    logging.getLogger("slack_sdk").setLevel(logging.WARNING)  # its INFO lines name response URLs, which grant posting
     corpus = open_corpus(settings)
     refresh_quietly(corpus)
     stop = threading.Event()
@@ -407,4 +409,7 @@ def main() -> None:
             cli()
         except Interrupted as stop:
             click.echo(f"\nStopped ({stop.name}). {stop.kept}".rstrip(), err=True)
-            sys.exit(stop.exit_code)
+            code = stop.exit_code
+            del stop  # and with it the frames of the stopped run: its worker pool's semaphores are released now
+            gc.collect()
+            sys.exit(code)

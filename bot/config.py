@@ -28,6 +28,7 @@ class Settings:
     host: str = "0.0.0.0"
     port: int = 3000
     refresh_seconds: int = 5  # how often a running bot looks for new or changed articles
+    idle_seconds: int = 30  # an HTTP connection that sends nothing for this long is closed
 
     @property
     def database(self) -> Path:
@@ -54,6 +55,7 @@ class Settings:
             host=get("QUOTEBOT_HOST") or cls.host,
             port=_int(environ, "PORT", cls.port),
             refresh_seconds=_int(environ, "QUOTEBOT_REFRESH_SECONDS", cls.refresh_seconds),
+            idle_seconds=_int(environ, "QUOTEBOT_IDLE_SECONDS", cls.idle_seconds),
         )
 
 

@@ -279,7 +279,8 @@ def _prepared(
         _stop_workers(pool)
         raise
     pool.shutdown(wait=True)
-    for job in (job for chunk, _ in pending for job in chunk):  # what the broken pool left, if anything
+    left = [job for chunk, _ in pending for job in chunk]  # what a broken pool left, if anything
+    for job in left:
         yield job[0], prepare_file(*job)
     for chunk in chunks:
         for job in chunk:
@@ -287,13 +288,8 @@ def _prepared(
 
 
 def _stop_workers(pool: ProcessPoolExecutor) -> None:
-    """Stop the workers now, not after their current files: the run is being abandoned."""
-    processes = list((getattr(pool, "_processes", None) or {}).values())
-    for process in processes:
-        process.terminate()
+    """Stop the workers: queued chunks are dropped, and each worker exits after the chunk in its hands."""
     pool.shutdown(wait=True, cancel_futures=True)
-    for process in processes:
-        process.join(timeout=5)
 
 
 def run_index(

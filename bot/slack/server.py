@@ -221,6 +221,11 @@ class HttpServer:
         self._server.trigger.pull_trigger(lambda: _close_all(self._server))
         self._stopped.wait(timeout)
 
+    def close(self, timeout: float = 5) -> None:
+        """After `serve_forever` has returned: finish requests in progress, then close every connection."""
+        self._server.task_dispatcher.shutdown(timeout=timeout)
+        _close_all(self._server)
+
 
 def _close_all(server: Any) -> None:
     from waitress import wasyncore
@@ -234,19 +239,18 @@ def make_http_server(
     return HttpServer(wsgi_app(app, signing_secret, link, limits), host, port, limits)
 
 
-def serve_http(
-    app: App, settings: Settings, link: SlackLink, ready: Callable[[str], None] | None = None,
-    stop: threading.Event | None = None,
-) -> None:
-    """Serve until `stop` is set (or forever)."""
-    server = make_http_server(app, settings.slack_signing_secret or "", link, settings.host, settings.port)
+def serve_http(app: App, settings: Settings, link: SlackLink, ready: Callable[[str], None] | None = None) -> None:
+    """Serve until the process is stopped."""
+    limits = HttpLimits(idle_seconds=settings.idle_seconds)
+    server = make_http_server(app, settings.slack_signing_secret or "", link, settings.host, settings.port, limits)
     address = f"http://{settings.host}:{server.port}{EVENTS_PATH}"
     logger.info("serving Slack requests at %s", address)
-    if stop is not None:
-        threading.Thread(target=lambda: (stop.wait(), server.shutdown()), name="quotebot-stop", daemon=True).start()
     if ready:
         ready(address)
-    server.serve_forever()
+    try:
+        server.serve_forever()
+    finally:  # stopped by a signal: no new connections, and requests in progress get a few seconds
+        server.close()
 
 
 def serve_socket_mode(app: App, app_token: str) -> None:
