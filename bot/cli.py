@@ -88,21 +88,30 @@ def refresh_quietly(corpus: Corpus) -> None:
 
 def write_failure(error: BaseException, done: int, total: int) -> click.ClickException:
     """A failed index run, in one line: the cause, what was kept, and what to do."""
-    return click.ClickException(
-        f"indexing stopped: {error}. {kept(done, total)} Free some space or fix the cause, then run it again."
-    )
+    cause = str(error)
+    if "disk I/O error" in cause:
+        cause += " (is the disk full, or failing?)"
+    return click.ClickException(f"indexing stopped: {cause}. {kept(done, total)} Free some space or fix the cause, then run it again.")
+
+
+def remaining(corpus: Corpus, total: int) -> int:
+    """How many files of an interrupted run are still to do, read from what the store committed."""
+    if total == 0:
+        return 0
+    try:
+        return min(len(corpus.plan().files), total)
+    except (OSError, sqlite3.Error):
+        return total
 
 
 class Progress:
-    """Files committed so far, out of how many; drives the progress bar."""
+    """How many files a run has to do; drives the progress bar."""
 
     def __init__(self) -> None:
-        self.done = 0
         self.total = 0
         self.bar: Any = None
 
     def advance(self, _: Path) -> None:
-        self.done += 1
         if self.bar is not None:
             self.bar.update(1)
 
@@ -147,7 +156,27 @@ def list_sources(corpus: Corpus) -> str:
     return "\n".join(lines)
 
 
-@click.group()
+class Quotebot(click.Group):
+    """The command group; a database error met halfway through any command becomes one line."""
+
+    def invoke(self, ctx: click.Context) -> object:
+        try:
+            return super().invoke(ctx)
+        except sqlite3.DatabaseError as error:
+            database = ctx.obj.database if isinstance(ctx.obj, Settings) else "the index"
+            if isinstance(error, sqlite3.OperationalError) and not _damaged(error):
+                raise click.ClickException(f"{database}: {error}") from error
+            raise click.ClickException(
+                f"the index {database} is damaged ({error}); delete it, then run `quotebot index` to rebuild it"
+            ) from error
+
+
+def _damaged(error: sqlite3.Error) -> bool:
+    text = str(error).lower()
+    return any(sign in text for sign in ("malformed", "not a database", "disk image", "corrupt"))
+
+
+@click.group(cls=Quotebot)
 @click.option("--data", "data_dir", type=click.Path(path_type=Path), help="Articles folder [QUOTEBOT_DATA, default ./data].")
 @click.option("--db", "db_path", type=click.Path(path_type=Path, readable=False), help="Index database [QUOTEBOT_DB, default DATA/quotebot.db].")
 @click.option("--no-semantic", is_flag=True, help="BM25 alone, without sentence embeddings [QUOTEBOT_SEMANTIC=off].")
@@ -196,10 +225,10 @@ def index(settings: Settings, path: Path | None) -> None:
         try:
             report = corpus.index(on_file=progress.advance, on_plan=start)
         except Interrupted as stop:
-            stop.kept = kept(progress.done, progress.total)
+            stop.kept = kept(progress.total - remaining(corpus, progress.total), progress.total)
             raise
         except (OSError, sqlite3.Error) as error:
-            raise write_failure(error, progress.done, progress.total) from error
+            raise write_failure(error, progress.total - remaining(corpus, progress.total), progress.total) from error
     for warning in report.warnings:
         click.echo(f"warning: {warning}", err=True)
     try:

@@ -58,7 +58,7 @@ def _render_hit(number: int, hit: Hit, width: int) -> str:
         after = " ".join(p.text for p in hit.context_after)
         quote = " ".join(part for part in (before, quote, after) if part)
     lines.extend(_wrap(quote, width - len(indent), initial_indent=f"{number}. ", subsequent_indent=indent))
-    lines.append(f"{indent}— {describe_source(hit.source)}")
+    lines.extend(_wrap(f"— {describe_source(hit.source)}", width - len(indent), initial_indent=indent, subsequent_indent=indent + "  "))
     if hit.also_in:
         others = "; ".join(describe_source(s) for s in hit.also_in)
         lines.extend(_wrap(f"Also reported by: {others}", width - len(indent), initial_indent=indent, subsequent_indent=indent))

@@ -224,15 +224,36 @@ class Corpus:
                 return self._rank_bm25(), True
             if self.store.read_only:
                 return self._read_only_engine(), True
-            if self._tantivy is None:
-                self._tantivy = TantivyEngine(engine_folder(self.config.db_path))
+            try:  # the engine is written by one process at a time, as the store is
+                self._process_lock.acquire(timeout=0)
+            except Timeout:
+                return self._engine_while_busy(), False
             try:
+                if self._tantivy is None:
+                    self._tantivy = TantivyEngine(engine_folder(self.config.db_path))
+                self._tantivy.reopen_if_written_elsewhere()
                 self._tantivy.sync(self.store)
             except EngineBusy:
                 logger.info("the engine index is being written by another process; serving its last commit")
                 self._tantivy.reload()
                 return self._tantivy, False
+            finally:
+                self._process_lock.release()
             return self._tantivy, True
+
+    def _engine_while_busy(self) -> Engine:
+        """Another process is indexing: its engine's last commit, or, before it has one, an in-memory index of
+        what it has committed to the store."""
+        folder = engine_folder(self.config.db_path)
+        try:
+            if self._tantivy is None:
+                self._tantivy = TantivyEngine(folder, read_only=True)
+            self._tantivy.reload()
+        except (EngineUnusable, ValueError, OSError):
+            self._tantivy = None
+        if self._tantivy is None or self._tantivy.generation < 0:
+            return self._rank_bm25()
+        return self._tantivy
 
     def _rank_bm25(self) -> RankBM25Engine:
         docs = ((pid, terms.split()) for pid, _, terms in self.store.iter_terms())

@@ -141,6 +141,14 @@ class TantivyEngine:
         self.reload()
         return True
 
+    def reopen_if_written_elsewhere(self) -> None:
+        """Open the index afresh if another process committed to it since this one opened it: a writer made
+        from a stale view would miss segments the other one merged away."""
+        state = self._read_state()
+        if state.get("format") == FORMAT and int(state.get("generation", -1)) != self.generation:  # type: ignore[call-overload]
+            self.index = tantivy.Index.open(str(self.folder))
+            self.reload()
+
     def reload(self) -> None:
         """See the latest commit, and the generation it reflects, including another process's."""
         self.index.reload()

@@ -108,3 +108,22 @@ def test_every_command_has_help(seeds_dir: Path) -> None:
     for command in ("index", "ask", "repl", "sources"):
         result = quotebot(command, "--help", data=seeds_dir)
         assert result.returncode == 0 and len(result.stdout.splitlines()) > 3
+
+
+@pytest.mark.parametrize(
+    ("content", "reason"),
+    [(b"", "empty"), (b"\x00\x01\x02binary", "binary file"), (b"x" * (10 * 1024 * 1024 + 1), "larger than 10 MB")],
+)
+def test_add_of_an_unusable_file_copies_nothing_and_fails(seeds_dir: Path, tmp_path: Path, content: bytes, reason: str) -> None:
+    path = tmp_path / "upload.txt"
+    path.write_bytes(content)
+    good = tmp_path / "good.txt"
+    good.write_text("The zoo in Pyongyang welcomed two giraffes from Moscow on Monday.\n", encoding="utf-8")
+    result = quotebot("add", str(good), str(path), data=seeds_dir)
+    assert result.returncode == 1
+    assert reason in result.stderr and result.stderr.strip().endswith("Nothing was added.")
+    assert "Traceback" not in result.stderr
+    assert not (seeds_dir / "upload.txt").exists() and not (seeds_dir / "good.txt").exists()
+    added = quotebot("add", str(good), data=seeds_dir)
+    assert added.returncode == 0, added.stderr
+    assert (seeds_dir / "good.txt").exists()

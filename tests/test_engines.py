@@ -6,12 +6,10 @@ import json
 import os
 import random
 import signal
-import sqlite3
 import subprocess
 import sys
 import threading
 import time
-from contextlib import closing
 from pathlib import Path
 
 import pytest
@@ -23,28 +21,15 @@ from index.evaluate import load_gold
 from index.ingest import index_folder
 from index.store import Store
 from index.tantivy_engine import STATE_FILE, TantivyEngine
+from tests.processes import children, gone, make_corpus, stored_articles
 
 ROOT = Path(__file__).resolve().parent.parent
 QUERIES = ["russia missil north korea", "spy satellit orbit", "troop kursk", "oreshnik", "economic aid", "artilleri shell"]
 
 
-def make_corpus(folder: Path, files: int, seed: int = 7) -> None:
-    """Articles from a Zipf-distributed made-up vocabulary, a few sentences each."""
-    rng = random.Random(seed)
-    vocab = [f"w{i}x" for i in range(3000)]
-    weights = [1 / (i + 1) for i in range(len(vocab))]
-    folder.mkdir(parents=True, exist_ok=True)
-    for n in range(files):
-        sentences = []
-        for _ in range(rng.randint(3, 8)):
-            words = rng.choices(vocab, weights, k=rng.randint(6, 20))
-            sentences.append(" ".join(words).capitalize() + ".")
-        (folder / f"gen{n:05}.txt").write_text(" ".join(sentences) + "\n", encoding="utf-8")
-
-
 def engines(store: Store, tmp: Path) -> tuple[RankBM25Engine, TantivyEngine]:
     analyzer = Analyzer()
-    rank = RankBM25Engine(((p.id, analyzer.terms(p.text)) for p in store.iter_passages()))
+    rank = RankBM25Engine((p.id, analyzer.terms(p.text)) for p in store.iter_passages())
     tantivy = TantivyEngine(tmp / "engine")
     tantivy.sync(store)
     return rank, tantivy
@@ -140,15 +125,15 @@ def test_kill_9_during_index_leaves_a_serving_index_and_the_next_run_finishes(tm
     killed_midway = 0
     for stored_before_kill in (1, 2000, 4000):
         process = subprocess.Popen(command, env=environ, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        while process.poll() is None and _stored_articles(db) < stored_before_kill:
+        while process.poll() is None and stored_articles(db) < stored_before_kill:
             time.sleep(0.005)
         if process.poll() is None:
-            workers = _children(process.pid)
+            workers = children(process.pid)
             assert workers  # the index run's worker processes (and multiprocessing's resource tracker)
             process.send_signal(signal.SIGKILL)
             killed_midway += 1
             process.wait()
-            assert _gone(workers, seconds=5), "workers outlived the killed index run"
+            assert gone(workers, seconds=5), "workers outlived the killed index run"
         process.wait()
         corpus = Corpus.open(CorpusConfig(folder=data, db_path=db))
         stored = corpus.store.articles()
@@ -164,47 +149,6 @@ def test_kill_9_during_index_leaves_a_serving_index_and_the_next_run_finishes(tm
     assert "Indexed 6000 articles" in finished.stdout
     corpus = Corpus.open(CorpusConfig(folder=data, db_path=db))
     assert corpus.searcher.engine.doc_count == corpus.store.counts()[1]
-
-
-def _children(pid: int) -> set[int]:
-    """The processes whose parent is `pid`, from /proc."""
-    found = set()
-    for entry in Path("/proc").iterdir():
-        try:
-            if entry.name.isdigit() and (entry / "stat").read_text().rsplit(")", 1)[1].split()[1] == str(pid):
-                found.add(int(entry.name))
-        except OSError:
-            continue
-    return found
-
-
-def _gone(pids: set[int], seconds: float) -> bool:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        alive = {pid for pid in pids if Path(f"/proc/{pid}").exists() and "(Z)" not in _state(pid)}
-        if not alive:
-            return True
-        time.sleep(0.05)
-    return False
-
-
-def _state(pid: int) -> str:
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return "(Z)"
-    return "(Z)" if stat.rsplit(")", 1)[1].split()[0] == "Z" else "(R)"
-
-
-def _stored_articles(db: Path) -> int:
-    """Articles committed so far, read as another process would; 0 while the database is being created."""
-    if not db.exists():
-        return 0
-    try:
-        with closing(sqlite3.connect(db, timeout=1)) as conn:
-            return int(conn.execute("select count(*) from sources").fetchone()[0])
-    except sqlite3.Error:
-        return 0
 
 
 def test_queries_keep_working_during_an_ingest(seeds_dir: Path, tmp_path: Path) -> None:
