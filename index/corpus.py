@@ -223,11 +223,11 @@ class Corpus:
             if self.config.engine == "rank-bm25":
                 return self._rank_bm25(), True
             if self.store.read_only:
-                return self._read_only_engine(), True
+                return self._engine_as_it_is(stale_ok=False), True
             try:  # the engine is written by one process at a time, as the store is
                 self._process_lock.acquire(timeout=0)
             except Timeout:
-                return self._engine_while_busy(), False
+                return self._engine_as_it_is(stale_ok=True), False
             try:
                 if self._tantivy is None:
                     self._tantivy = TantivyEngine(engine_folder(self.config.db_path))
@@ -241,36 +241,27 @@ class Corpus:
                 self._process_lock.release()
             return self._tantivy, True
 
-    def _engine_while_busy(self) -> Engine:
-        """Another process is indexing: its engine's last commit, or, before it has one, an in-memory index of
-        what it has committed to the store."""
-        folder = engine_folder(self.config.db_path)
-        try:
-            if self._tantivy is None:
-                self._tantivy = TantivyEngine(folder, read_only=True)
-            self._tantivy.reload()
-        except (EngineUnusable, ValueError, OSError):
-            self._tantivy = None
-        if self._tantivy is None or self._tantivy.generation < 0:
-            return self._rank_bm25()
-        return self._tantivy
-
     def _rank_bm25(self) -> RankBM25Engine:
         docs = ((pid, terms.split()) for pid, _, terms in self.store.iter_terms())
         return RankBM25Engine(docs, self.config.params)
 
-    def _read_only_engine(self) -> Engine:
-        """On read-only storage nothing can be written: the Tantivy index if it matches the store, else an
-        in-memory engine built from the store."""
+    def _engine_as_it_is(self, stale_ok: bool) -> Engine:
+        """The engine index as it is on disk, for a process that may not write it: on read-only storage it must
+        match the store (`stale_ok` False); while another process indexes, its last commit will do. Otherwise, or
+        if there is none, an in-memory engine built from the store."""
         try:
-            engine = TantivyEngine(engine_folder(self.config.db_path), read_only=True)
-        except EngineUnusable as error:
-            logger.warning("%s; searching an in-memory index of the read-only store instead", error)
+            if self._tantivy is None:
+                self._tantivy = TantivyEngine(engine_folder(self.config.db_path), read_only=True)
+            self._tantivy.reload()
+        except (EngineUnusable, ValueError, OSError) as error:
+            logger.warning("%s; searching an in-memory index of the store instead", error)
+            self._tantivy = None
             return self._rank_bm25()
-        if engine.generation != self.store.generation:
-            logger.warning("the search engine index is behind the read-only store; searching an in-memory index instead")
+        generation = self._tantivy.generation
+        if generation < 0 or (not stale_ok and generation != self.store.generation):
+            logger.info("the engine index is behind the store; searching an in-memory index of the store instead")
             return self._rank_bm25()
-        return engine
+        return self._tantivy
 
     def _current_dense(self) -> DenseIndex | None:
         """The in-memory vector index, caught up with the store from its change log."""
