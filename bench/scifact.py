@@ -44,7 +44,7 @@ def run(folder: Path, params: BM25Params) -> dict[str, float]:
         for row in csv.DictReader(f, delimiter="\t"):
             qrels[row["query-id"]][row["corpus-id"]] = int(row["score"])
     started = time.perf_counter()
-    engine = RankBM25Engine(((i, analyzer.terms(f"{d['title']} {d['text']}")) for i, d in enumerate(docs)), params)
+    engine = RankBM25Engine(((i, analyzer.terms(f"{d['title']} {d['text']}"), "") for i, d in enumerate(docs)), params)
     built = time.perf_counter() - started
     scores = []
     started = time.perf_counter()

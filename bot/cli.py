@@ -27,8 +27,9 @@ from index.store import StoreError
 from .config import ConfigError, Settings
 from .core import Answerer
 from .interrupt import Interrupted, interrupts_raise
-from .render import answer_dict, describe_source, render_text
+from .render import answer_dict, describe_source, no_answer_text, render_text
 from .repl import run_repl
+from .scopes import ChannelScopes, ScopesError
 
 MAX_WIDTH = 120  # columns: answers wrap to the terminal, but no wider than this
 
@@ -135,7 +136,8 @@ def summary(report: IndexReport) -> str:
         f"({len(report.added)} added, {len(report.updated)} updated, {len(report.removed)} removed, "
         f"{report.unchanged} unchanged).",
         f"Repeated sentences stored once: {report.repeats_dropped}. "
-        f"Sentences grouped with a copy in another article: {report.copies}.",
+        f"Sentences grouped with a copy in another article: {report.copies}. "
+        f"Duplicate files (a story already filed under another name, answered as one): {report.duplicates}.",
     ]
     if report.skipped:
         lines.append(f"Skipped {len(report.skipped)} file{'s' if len(report.skipped) != 1 else ''}:")
@@ -147,12 +149,16 @@ def list_sources(corpus: Corpus) -> str:
     rows = corpus.sources()
     if not rows:
         return "No articles are indexed."
+    copies = corpus.duplicate_files()
     lines = [f"{len(rows)} article{'s' if len(rows) != 1 else ''}:"]
     for source, count in rows:
         known = describe_source(source)
-        if source.title:
-            known = f"{source.article_id}: {known}"
-        lines.append(f"  {known} ({count} sentences)")
+        line = f"  {source.article_id}: {known}" if known else f"  {source.article_id}"
+        if source.article_id in copies:
+            line += f" (same story as {copies[source.article_id]})"
+        lines.append(f"{line} ({count} sentences)")
+    if copies:
+        lines.append(f"{len(copies)} file{'s' if len(copies) != 1 else ''} repeat a story filed under another name; each story is answered once.")
     return "\n".join(lines)
 
 
@@ -286,17 +292,20 @@ def add(settings: Settings, files: tuple[Path, ...], replace: bool) -> None:
 @click.argument("question", nargs=-1, required=True)
 @click.option("-k", "top_k", type=click.IntRange(1, 50), help="How many quotes at most [default 3].")
 @click.option("--context", "-c", is_flag=True, help="Add the sentences before and after each quote.")
+@click.option("--in", "scope", multiple=True, metavar="FOLDER", help="Answer only from the articles in FOLDER (a desk); repeatable.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 @click.pass_obj
-def ask(settings: Settings, question: tuple[str, ...], top_k: int | None, context: bool, as_json: bool) -> None:
+def ask(settings: Settings, question: tuple[str, ...], top_k: int | None, context: bool, scope: tuple[str, ...], as_json: bool) -> None:
     """Answer QUESTION with quoted sentences and their sources."""
     corpus = open_corpus(settings)
     refresh_quietly(corpus)
-    answer = make_answerer(corpus, settings).answer(" ".join(question), k=top_k, context=1 if context else 0)
+    answer = make_answerer(corpus, settings).answer(" ".join(question), k=top_k, context=1 if context else 0, scope=scope)
     if as_json:
         click.echo(json.dumps(answer_dict(answer), ensure_ascii=False, indent=2))
-    else:
-        click.echo(render_text(answer, width=terminal_width()))
+    elif answer.status != "unknown_scope":
+        click.echo(render_text(answer, width=terminal_width(), dim=True))
+    if answer.status == "unknown_scope":
+        raise click.ClickException(no_answer_text(answer))
 
 
 def terminal_width() -> int:
@@ -318,7 +327,7 @@ def repl(settings: Settings) -> None:
     read_line = _line_reader(settings.data_dir / ".quotebot_history")
     previous = signal.signal(signal.SIGINT, signal.default_int_handler)  # Ctrl-C clears the line, as in a shell
     try:
-        run_repl(make_answerer(corpus, settings), read_line, click.echo, lambda: list_sources(corpus), terminal_width)
+        run_repl(make_answerer(corpus, settings), read_line, click.echo, lambda: list_sources(corpus), terminal_width, dim=True)
     finally:
         signal.signal(signal.SIGINT, previous)
 
@@ -346,11 +355,15 @@ def serve(settings: Settings) -> None:
     logging.getLogger().setLevel(logging.INFO)
     logging.getLogger("waitress").setLevel(logging.WARNING)  # its INFO lines are about clients that hung up
     logging.getLogger("slack_sdk").setLevel(logging.WARNING)  # its INFO lines name response URLs, which grant posting
+    try:
+        channel_scopes = ChannelScopes(settings.data_dir).load()
+    except ScopesError as error:
+        raise click.ClickException(f"{error}; fix it, or remove it to search every folder from every channel") from error
     corpus = open_corpus(settings)
     refresh_quietly(corpus)
     stop = threading.Event()
     refresher = start_refresher(lambda: refresh_in_background(corpus), settings.refresh_seconds, stop)
-    app = build_app(settings, make_answerer(corpus, settings))
+    app = build_app(settings, make_answerer(corpus, settings), channel_scopes.for_channel)
     link = SlackLink(app.client.auth_test)
     link.start(stop)
     try:

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from .core import Answerer
-from .render import render_text
+from .core import Answerer, split_scope
+from .render import render_text, scope_name
 
 PROMPT = "quotebot> "
 REPL_HELP = """Type a question and press Enter. Commands:
   help       this text
   sources    the indexed articles
+  --in sport         answer the questions that follow from sport/ only (--in all: every folder again)
+  --in sport QUESTION  (or in:sport QUESTION) this question only
   quit       leave (or Ctrl-D)
 Ctrl-C clears the line you are typing."""
 
@@ -21,10 +23,13 @@ def run_repl(
     write: Callable[[str], None],
     list_sources: Callable[[], str],
     width: Callable[[], int] = lambda: 100,
+    dim: bool = False,
 ) -> None:
     """Read questions until quit or end of input (Ctrl-D: `read_line` raises EOFError). Ctrl-C (KeyboardInterrupt)
     drops the line being typed, or the answer being looked up, and asks again. Answers wrap at `width()` columns,
-    asked at each answer so that they follow a resized terminal."""
+    asked at each answer so that they follow a resized terminal. `--in FOLDER` alone on a line scopes the questions
+    that follow."""
+    scope: tuple[str, ...] = ()
     write(f"Ask about {answerer.article_count()} articles. Type 'help' for commands, 'quit' to leave (or Ctrl-D).")
     while True:
         try:
@@ -44,8 +49,14 @@ def run_repl(
             write(REPL_HELP)
         elif command == "sources":
             write(list_sources())
+        elif (named := split_scope(line)) and named[0] and not named[1].strip():
+            scope = () if named[0] == ("all",) else named[0]
+            write(f"Questions now search {scope_name(scope) if scope else 'every folder'}.")
         else:
             try:
-                write(render_text(answerer.answer(line), width=width()))
+                answer = answerer.answer(line, scope=scope)
+                if answer.status == "unknown_scope" and answer.scope == scope:
+                    scope = ()  # the folder set with --in is not there: back to every folder
+                write(render_text(answer, width=width(), dim=dim))
             except KeyboardInterrupt:
                 write("(stopped)")

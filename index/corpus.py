@@ -18,9 +18,9 @@ from pathlib import Path
 from filelock import FileLock, Timeout
 
 from .analysis import ANALYSIS_VERSION, Analyzer
-from .engine import BM25Params, Engine, RankBM25Engine
+from .engine import BM25Params, Engine, RankBM25Engine, Scope
 from .ingest import VECTORS_META, IndexPlan, plan_files, plan_index, run_index
-from .models import Found, Hit, IndexReport, Source
+from .models import Found, Hit, IndexReport, Source, UnknownScope, folders_of
 from .search import Searcher, SearchResult, SearchSettings
 from .semantic import MODEL_DIR, DenseIndex, Embedder, load_embedder, to_blob
 from .store import ReadOnlyStore, Store
@@ -85,6 +85,7 @@ class Corpus:
         self._searcher: Searcher | None = None
         self._tantivy: TantivyEngine | None = None
         self._articles: tuple[int, int] | None = None  # (generation, articles)
+        self._folders: tuple[int, tuple[str, ...]] | None = None  # (generation, folders with articles)
         self.embedder: Embedder | None = None
         self.semantic_problem: str | None = None  # why semantic search is off although it was asked for
         if config.semantic:
@@ -242,7 +243,7 @@ class Corpus:
             return self._tantivy, True
 
     def _rank_bm25(self) -> RankBM25Engine:
-        docs = ((pid, terms.split()) for pid, _, terms in self.store.iter_terms())
+        docs = ((pid, terms.split(), article_id) for pid, article_id, terms in self.store.iter_terms())
         return RankBM25Engine(docs, self.config.params)
 
     def _engine_as_it_is(self, stale_ok: bool) -> Engine:
@@ -278,18 +279,47 @@ class Corpus:
                     self._dense.replace(changed, list(self.store.iter_vectors(changed)), generation)
             return self._dense
 
-    def search(self, question: str, k: int, context: int = 0) -> tuple[Hit, ...]:
-        return self.ask(question, k, context).hits
+    def search(self, question: str, k: int, context: int = 0, scope: Scope = ()) -> tuple[Hit, ...]:
+        return self.ask(question, k, context, scope).hits
 
-    def find(self, question: str, k: int, context: int = 0) -> Found:
+    def find(self, question: str, k: int, context: int = 0, scope: Scope = ()) -> Found:
         """Hits, and whether they are likely to answer the question."""
-        result = self.ask(question, k, context)
+        result = self.ask(question, k, context, scope)
         return Found(result.hits, confident=result.confidence == "high")
 
-    def ask(self, question: str, k: int, context: int = 0) -> SearchResult:
+    def ask(self, question: str, k: int, context: int = 0, scope: Scope = ()) -> SearchResult:
+        """The best k sentences, from the articles inside the scope's folders (all, if it is empty).
+        UnknownScope if the archive has no such folder."""
+        scope = self.resolve_scope(scope)
         searcher = self.searcher
         with self._search_lock:  # one SQLite connection, shared by the bot's threads
-            return searcher.search(question, k, context)
+            return searcher.search(question, k, context, scope)
+
+    def scopes(self) -> tuple[str, ...]:
+        """The folders of the archive that hold indexed articles, at any depth: what a question can be scoped to."""
+        with self._search_lock:
+            generation = self.store.generation
+            if self._folders is None or self._folders[0] != generation:
+                folders = {folder for aid in self.store.article_ids() for folder in folders_of(aid)}
+                self._folders = (generation, tuple(sorted(folders)))
+            return self._folders[1]
+
+    def resolve_scope(self, scope: Scope) -> Scope:
+        """The scope's folders as the archive names them ('Sport/' -> 'sport'). UnknownScope if one is not there."""
+        if not scope:
+            return ()
+        known = self.scopes()
+        by_name = {name.casefold(): name for name in known}
+        wanted = [folder.strip().strip("/").removeprefix("./") for folder in scope]
+        unknown = tuple(folder for folder in wanted if folder.casefold() not in by_name)
+        if unknown:
+            raise UnknownScope(unknown, known)
+        return tuple(sorted({by_name[folder.casefold()] for folder in wanted}))
+
+    def duplicate_files(self) -> dict[str, str]:
+        """Files holding a story already filed under another name: each -> that first file."""
+        with self._search_lock:
+            return self.store.duplicate_files()
 
     def sources(self) -> list[tuple[Source, int]]:
         """Every indexed article with its number of sentences."""

@@ -22,6 +22,10 @@ from typing import Protocol
 import numpy as np
 from rank_bm25 import BM25Okapi
 
+from .models import in_scope
+
+Scope = tuple[str, ...]  # folders of the archive, relative to it; empty: all of it
+
 
 @dataclass(frozen=True)
 class BM25Params:
@@ -44,8 +48,9 @@ class Engine(Protocol):
 
     def doc_freq(self, term: str) -> int: ...
 
-    def search(self, query: Mapping[str, float], k: int) -> list[tuple[int, float]]:
-        """Up to k (passage id, score) pairs, best first; only passages matching some term."""
+    def search(self, query: Mapping[str, float], k: int, scope: Scope = ()) -> list[tuple[int, float]]:
+        """Up to k (passage id, score) pairs, best first; only passages matching some term, and only of articles
+        inside the scope's folders (all articles when it is empty). Scores do not depend on the scope."""
         ...
 
 
@@ -63,14 +68,19 @@ class RankBM25Engine:
 
     name = "rank-bm25"
 
-    def __init__(self, docs: Iterable[tuple[int, list[str]]], params: BM25Params = BM25Params()) -> None:
+    def __init__(self, docs: Iterable[tuple[int, list[str], str]], params: BM25Params = BM25Params()) -> None:
+        """`docs`: (passage id, analysed terms, article id) of every passage."""
         ids: list[int] = []
         corpus: list[list[str]] = []
-        for passage_id, terms in docs:
+        articles: list[str] = []
+        for passage_id, terms, article_id in docs:
             ids.append(passage_id)
             corpus.append(terms)
+            articles.append(article_id)
         self.params = params
         self._ids = np.array(ids, dtype=np.int64)
+        self._articles = articles
+        self._scopes: dict[Scope, np.ndarray] = {}  # scope -> which passages are inside it
         self._df: Counter[str] = Counter()
         for terms in corpus:
             self._df.update(set(terms))
@@ -87,12 +97,19 @@ class RankBM25Engine:
     def doc_freq(self, term: str) -> int:
         return self._df.get(term, 0)
 
-    def search(self, query: Mapping[str, float], k: int) -> list[tuple[int, float]]:
+    def search(self, query: Mapping[str, float], k: int, scope: Scope = ()) -> list[tuple[int, float]]:
         terms = {t: w for t, w in query.items() if self._df.get(t)}
         if self._bm25 is None or not terms:
             return []
         scores = np.zeros(len(self._ids))
         for term, weight in terms.items():
             scores += weight * self._bm25.get_scores([term])
+        if scope:
+            scores[~self._inside(scope)] = 0.0
         top = np.argsort(-scores, kind="stable")[:k]
         return [(int(self._ids[i]), float(scores[i])) for i in top if scores[i] > 0]
+
+    def _inside(self, scope: Scope) -> np.ndarray:
+        if scope not in self._scopes:
+            self._scopes[scope] = np.array([in_scope(a, scope) for a in self._articles], dtype=bool)
+        return self._scopes[scope]

@@ -84,7 +84,7 @@ def texts_match(returned: str, gold: str) -> bool:
 
 
 def hit_matches(hit: Hit, unit: list[GoldAnswer]) -> bool:
-    sources = {hit.source.article_id, *(s.article_id for s in hit.also_in)}
+    sources = {hit.source.article_id, *(s.article_id for s in (*hit.also_in, *hit.filed_as))}
     return any(g.source in sources and texts_match(hit.passage.text, g.text) for g in unit)
 
 

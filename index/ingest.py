@@ -42,6 +42,7 @@ T = TypeVar("T")
 ARTICLE_SUFFIXES = frozenset({".txt", ".md"})
 METADATA_FILE = "metadata.toml"
 RESERVED_FILES = frozenset({"synonyms.txt"})  # configuration that lives beside the articles
+NOT_ARTICLES = frozenset({"README", "LICENSE", "LICENCE", "NOTICE", "CHANGELOG"})  # an archive's own documents, in any folder
 VECTORS_META = "vectors"  # meta key: the embedder version every stored passage has a vector of, or ""
 
 
@@ -66,8 +67,8 @@ def article_id(folder: Path, path: Path) -> str:
 
 
 def scan_articles(folder: Path) -> dict[str, tuple[int, int]]:
-    """Every article file under a folder (.txt and .md, hidden files and folders left out), by id (its path
-    relative to the folder, with '/'), with its (size, mtime_ns)."""
+    """Every article file under a folder (.txt and .md; hidden files and folders, and README, LICENSE and the like,
+    left out), by id (its path relative to the folder, with '/'), with its (size, mtime_ns)."""
     found: dict[str, tuple[int, int]] = {}
     pending = [(os.fspath(folder), "")]
     while pending:
@@ -86,6 +87,7 @@ def scan_articles(folder: Path) -> dict[str, tuple[int, int]]:
                     entry.is_file()
                     and not (not prefix and entry.name in RESERVED_FILES)
                     and os.path.splitext(entry.name)[1].lower() in ARTICLE_SUFFIXES
+                    and os.path.splitext(entry.name)[0].upper() not in NOT_ARTICLES
                 ):
                     stat = entry.stat()
                     found[prefix + entry.name] = (stat.st_size, stat.st_mtime_ns)
@@ -354,6 +356,7 @@ def run_index(
         removed=plan.removed,
         unchanged=plan.unchanged,
         repeats_dropped=store.repeat_count(),
+        duplicates=len(store.duplicate_files()),
         copies=copies,
         skipped=(*plan.still_skipped, *skipped),
         warnings=tuple(warnings),

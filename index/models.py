@@ -17,6 +17,27 @@ class Source:
     url: str | None = None
 
 
+def folders_of(article_id: str) -> tuple[str, ...]:
+    """The folders an article's file is in, outermost first: 'sport/football/001.txt' -> ('sport', 'sport/football')."""
+    parts = article_id.split("/")[:-1]
+    return tuple("/".join(parts[: i + 1]) for i in range(len(parts)))
+
+
+def in_scope(article_id: str, scope: tuple[str, ...]) -> bool:
+    """Whether an article is inside one of the scope's folders; every article is inside the empty scope."""
+    return not scope or any(article_id.startswith(folder + "/") for folder in scope)
+
+
+class UnknownScope(ValueError):
+    """A question was scoped to a folder the archive does not have; `known` lists the folders it has."""
+
+    def __init__(self, unknown: tuple[str, ...], known: tuple[str, ...]) -> None:
+        self.unknown = unknown
+        self.known = known
+        names = ", ".join(known) if known else "none: every article is at the top of the articles folder"
+        super().__init__(f"no folder {', '.join(unknown)} in the articles; the folders are: {names}")
+
+
 @dataclass(frozen=True)
 class Paragraph:
     """One block of body text, split on layout, before sentence splitting."""
@@ -54,7 +75,8 @@ class Hit:
     passage: Passage
     source: Source
     score: float
-    also_in: tuple[Source, ...] = ()
+    also_in: tuple[Source, ...] = ()  # other articles carrying the same (or a near-identical) sentence
+    filed_as: tuple[Source, ...] = ()  # other files of this very story: the same text, or the same outlet and headline
     context_before: tuple[Passage, ...] = ()
     context_after: tuple[Passage, ...] = ()
 
@@ -89,6 +111,7 @@ class IndexReport:
     unchanged: int = 0
     repeats_dropped: int = 0  # sentences repeated within an article, stored once (whole index)
     copies: int = 0  # sentences written this run that joined a near-identical one of another article
+    duplicates: int = 0  # files holding the same story as another file (whole index): answered as one story
     skipped: tuple[SkippedFile, ...] = ()  # files not indexed, with the reason each
     warnings: tuple[str, ...] = field(default=())
 

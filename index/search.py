@@ -21,8 +21,8 @@ from functools import cached_property
 from typing import Literal
 
 from .analysis import Analyzer, normalise
-from .engine import Engine, lucene_idf
-from .models import Hit, Passage
+from .engine import Engine, Scope, lucene_idf
+from .models import Hit, Passage, Source, in_scope
 from .semantic import DenseIndex, Embedder
 from .store import Store
 from .synonyms import Phrase, Synonyms
@@ -165,13 +165,14 @@ class Searcher:
         weights = [sum(lucene_idf(n, self.engine.doc_freq(t)) for t in p) for p in found]
         return Concept(own, alternatives, min([own_weight, *weights]), known=bool(found))
 
-    def search(self, question: str, k: int = 3, context: int = 0) -> SearchResult:
+    def search(self, question: str, k: int = 3, context: int = 0, scope: Scope = ()) -> SearchResult:
+        """The best k sentences for a question, from articles inside the scope's folders (all, if it is empty)."""
         if self.dense is not None and self.embedder is not None:
-            return self.hybrid_search(question, k, context)
+            return self.hybrid_search(question, k, context, scope)
         query = self.analyse(question)
         if not query.terms or query.known_share < self.settings.min_known_share:
             return SearchResult(hits=(), query=query)
-        found = self.engine.search(query.terms, self.settings.candidates)
+        found = self.engine.search(query.terms, self.settings.candidates, scope)
         passages = self.store.passages([pid for pid, _ in found])
         ranked = []
         for pid, _ in found:
@@ -183,16 +184,16 @@ class Searcher:
                 continue
             ranked.append((score, passage))
         ranked.sort(key=lambda pair: (-pair[0], pair[1].id))
-        return SearchResult(hits=self._hits(ranked, k, context), query=query)
+        return SearchResult(hits=self._hits(ranked, k, context, scope), query=query)
 
-    def hybrid_search(self, question: str, k: int = 3, context: int = 0) -> SearchResult:
+    def hybrid_search(self, question: str, k: int = 3, context: int = 0, scope: Scope = ()) -> SearchResult:
         """BM25 and embedding rankings fused by weighted reciprocal rank; answerability on both kinds of evidence."""
         assert self.dense is not None and self.embedder is not None
         settings = self.settings
         query = self.analyse(question)
         vector = self.embedder.embed([question])[0]
-        found = self.engine.search(query.terms, settings.candidates) if query.terms else []
-        nearest = self.dense.search(vector, settings.candidates)
+        found = self.engine.search(query.terms, settings.candidates, scope) if query.terms else []
+        nearest = self.dense.search(vector, settings.candidates, scope)
         passages = self.store.passages(list(dict.fromkeys([pid for pid, _ in found] + [pid for pid, _ in nearest])))
         cosines = dict(nearest)
         cosines.update(self.dense.similarity(vector, [pid for pid, _ in found if pid not in cosines]))
@@ -226,7 +227,7 @@ class Searcher:
         )
         if verdict is None:
             return SearchResult(hits=(), query=query)
-        return SearchResult(hits=self._hits(ranked, k, context), query=query, confidence=verdict)
+        return SearchResult(hits=self._hits(ranked, k, context, scope), query=query, confidence=verdict)
 
     def rescore(self, query: Query, passage: Passage) -> tuple[float, float, bool]:
         """A BM25 candidate's (score, coverage, whether it only restates the question).
@@ -306,7 +307,12 @@ class Searcher:
         whole = self.coverage(query, Counter(self.analyzer.terms(text)))
         return clause >= _RESTATEMENT_SHARE * whole
 
-    def _hits(self, ranked: list[tuple[float, Passage]], k: int, context: int) -> tuple[Hit, ...]:
+    def _hits(self, ranked: list[tuple[float, Passage]], k: int, context: int, scope: Scope = ()) -> tuple[Hit, ...]:
+        """The best sentence of each group of copies, up to k, with the other files that carry it.
+
+        A story filed under several names (identical sentences) is quoted from its first file, by name, inside
+        the scope; the others are listed as filed-as, never as other outlets reporting it.
+        """
         chosen: list[tuple[float, Passage]] = []
         groups: set[int] = set()
         for score, passage in ranked:
@@ -317,22 +323,39 @@ class Searcher:
             if len(chosen) == k:
                 break
         members = self.store.group_articles(p.group_id for _, p in chosen)
+        mates = self.store.story_mates({p.article_id for _, p in chosen})
+        for i, (score, passage) in enumerate(chosen):
+            first = min([passage.article_id, *(a for a in mates.get(passage.article_id, ()) if in_scope(a, scope))])
+            if first != passage.article_id:
+                chosen[i] = (score, self.store.group_passage(passage.group_id, first) or passage)
+        mates = self.store.story_mates({p.article_id for _, p in chosen})
         article_ids = {p.article_id for _, p in chosen} | {a for ids in members.values() for a in ids}
+        article_ids |= {a for ids in mates.values() for a in ids}
         sources = self.store.sources(article_ids)
         hits = []
         for score, passage in chosen:
-            others = [a for a in members.get(passage.group_id, []) if a != passage.article_id]
+            source = sources[passage.article_id]
+            same_story = set(mates.get(passage.article_id, ()))
+            others = sorted((same_story | set(members.get(passage.group_id, ()))) - {passage.article_id})
+            filed = [sources[a] for a in others if a in sources and (a in same_story or refiled(source, sources[a]))]
             hit = Hit(
                 passage=passage,
-                source=sources[passage.article_id],
+                source=source,
                 score=round(score, 4),
-                also_in=tuple(sources[a] for a in others if a in sources),
+                also_in=tuple(sources[a] for a in others if a in sources and sources[a] not in filed),
+                filed_as=tuple(filed),
             )
             if context:
                 before, after = self.store.neighbours(passage, context, context)
                 hit = replace(hit, context_before=tuple(before), context_after=tuple(after))
             hits.append(hit)
         return tuple(hits)
+
+
+def refiled(source: Source, other: Source) -> bool:
+    """Whether another file is a version of the same story: same headline and outlet (a re-filed story with a
+    sentence changed). It is listed as filed-as, so that the answer never repeats its own headline as another report."""
+    return bool(source.title) and (other.title or "").casefold() == (source.title or "").casefold() and other.outlet == source.outlet
 
 
 @dataclass(frozen=True)

@@ -20,6 +20,8 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from .models import in_scope
+
 logger = logging.getLogger(__name__)
 
 MODEL_DIR = Path(__file__).resolve().parent / "static_model"
@@ -131,6 +133,9 @@ class DenseIndex:
         self._matrix = np.zeros((0, dims), dtype=np.float32)
         self._articles: dict[str, np.ndarray] = {}  # article -> its passage ids
         self._order = np.zeros(0, dtype=np.int64)  # rows sorted by passage id, for `similarity`
+        self._codes = np.zeros(0, dtype=np.int32)  # each row's article, as a number
+        self._code_of: dict[str, int] = {}
+        self._scopes: dict[tuple[str, ...], np.ndarray] = {}  # scope -> which rows are inside it
 
     def __len__(self) -> int:
         return len(self._ids)
@@ -146,21 +151,36 @@ class DenseIndex:
         usable = [(pid, article, blob) for pid, article, blob in rows if blob is not None and len(blob) == self.dims * 2]
         ids = np.array([pid for pid, _, _ in usable], dtype=np.int64)
         self._ids = np.concatenate([self._ids[keep], ids])
+        codes = [self._code_of.setdefault(article, len(self._code_of)) for _, article, _ in usable]
+        self._codes = np.concatenate([self._codes[keep], np.array(codes, dtype=np.int32)])
+        self._scopes = {}
         self._matrix = np.concatenate([self._matrix[keep], from_blobs([b for _, _, b in usable], self.dims)])
         for article in {a for _, a, _ in usable}:
             self._articles[article] = np.array([pid for pid, a, _ in usable if a == article], dtype=np.int64)
         self._order = np.argsort(self._ids)
         self.generation = generation
 
-    def search(self, vector: np.ndarray, k: int) -> list[tuple[int, float]]:
-        """Up to k (passage id, cosine) pairs, best first."""
+    def search(self, vector: np.ndarray, k: int, scope: tuple[str, ...] = ()) -> list[tuple[int, float]]:
+        """Up to k (passage id, cosine) pairs, best first; only of articles inside the scope's folders, if one is given."""
         if not len(self._ids) or k <= 0:
             return []
         scores = self._matrix @ vector.astype(np.float32)
+        if scope:
+            inside = self._inside(scope)
+            scores[~inside] = -np.inf
+            k = min(k, int(inside.sum()))
+            if not k:
+                return []
         k = min(k, len(scores))
         top = np.argpartition(-scores, k - 1)[:k]
         top = top[np.argsort(-scores[top], kind="stable")]
         return [(int(self._ids[i]), float(scores[i])) for i in top]
+
+    def _inside(self, scope: tuple[str, ...]) -> np.ndarray:
+        if scope not in self._scopes:
+            wanted = [code for article, code in self._code_of.items() if in_scope(article, scope)]
+            self._scopes[scope] = np.isin(self._codes, np.array(wanted, dtype=np.int32))
+        return self._scopes[scope]
 
     def similarity(self, vector: np.ndarray, ids: Sequence[int]) -> dict[int, float]:
         """Cosine of the given passages to `vector` (those the index holds)."""

@@ -7,6 +7,7 @@ half an article and an interrupted run leaves the last committed state serving.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import sqlite3
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -24,7 +25,8 @@ import sqlite_utils
 from .dedupe import block_keys, copy_finder, fingerprint
 from .models import Passage, Source
 
-SCHEMA_VERSION = 4  # 2: block keys are hashed to integers; 3: sentence vectors; 4: per-article metadata digest
+SCHEMA_VERSION = 5  # 2: block keys are hashed to integers; 3: sentence vectors; 4: per-article metadata digest;
+# 5: a digest of each article's stored sentences, which is equal for the same story filed under two names
 
 
 class StoreError(Exception):
@@ -130,9 +132,11 @@ class Store:
                     "sentences": int,
                     "repeats": int,
                     "metadata_sha": str,
+                    "story_sha": str,
                 },
                 pk="id",
             )
+            self.db["sources"].create_index(["story_sha"])
             self.db["passages"].create(
                 {
                     "id": int,
@@ -187,6 +191,14 @@ class Store:
                 self.db["passages"].add_column("vector", bytes)
             if version < 4:  # articles with metadata are read again once, and from then on only when theirs changes
                 self.db["sources"].add_column("metadata_sha", str)
+            if version < 5:  # the same story under two file names is found from the stored sentences
+                self.db["sources"].add_column("story_sha", str)
+                rows = self.db.execute("select article_id, text from passages order by article_id, position").fetchall()
+                self.db.conn.executemany(
+                    "update sources set story_sha = ? where id = ?",
+                    [(story_digest(text for _, text in group), aid) for aid, group in groupby(rows, key=itemgetter(0))],
+                )
+                self.db["sources"].create_index(["story_sha"])
             self.db.execute("update meta set value = ? where key = 'schema_version'", [str(SCHEMA_VERSION)])
 
     @contextmanager
@@ -260,6 +272,9 @@ class Store:
             wanted = sorted(set(ids))
             rows = self.db.execute(sql + f" where id in ({_marks(wanted)})", wanted).fetchall()
         return {row[0]: _source(row) for row in rows}
+
+    def article_ids(self) -> list[str]:
+        return [row[0] for row in self.db.execute("select id from sources order by id")]
 
     def article_count(self) -> int:
         return int(self.db.execute("select count(*) from sources").fetchone()[0])
@@ -357,6 +372,34 @@ class Store:
             groups.setdefault(group_id, []).append(article_id)
         return groups
 
+    def story_mates(self, article_ids: Iterable[str]) -> dict[str, list[str]]:
+        """For each given article that shares its story (identical stored sentences) with other files, those files."""
+        wanted = sorted(set(article_ids))
+        if not wanted:
+            return {}
+        rows = self.db.execute(
+            "select a.id, b.id from sources a join sources b on b.story_sha = a.story_sha and b.id != a.id "
+            f"where a.id in ({_marks(wanted)}) order by a.id, b.id",
+            wanted,
+        ).fetchall()
+        mates: dict[str, list[str]] = {}
+        for article_id, other in rows:
+            mates.setdefault(article_id, []).append(other)
+        return mates
+
+    def duplicate_files(self) -> dict[str, str]:
+        """Files that hold the same story as another file: each -> the first file (by name) of its story."""
+        rows = self.db.execute(
+            "select id, first from (select id, min(id) over (partition by story_sha) as first from sources "
+            "where story_sha is not null) where id != first order by id"
+        ).fetchall()
+        return dict(rows)
+
+    def group_passage(self, group_id: int, article_id: str) -> Passage | None:
+        """The copy of a group's sentence that an article holds."""
+        row = self.db.execute(f"{_PASSAGE_SQL} where group_id = ? and article_id = ? order by position limit 1", [group_id, article_id]).fetchone()
+        return Passage(*row) if row else None
+
     def repeat_count(self) -> int:
         """Sentences repeated within their article and stored once, over all articles."""
         return int(self.db.execute("select coalesce(sum(repeats), 0) from sources").fetchone()[0])
@@ -398,7 +441,8 @@ class Store:
                     next_id += 1
                     position += 1
                 repeats.append(len(sentences) - position)
-                sources.append(_source_row(source, file, position, repeats[-1]))
+                story = story_digest(row[4] for row in rows[len(rows) - position :])
+                sources.append(_source_row(source, file, position, repeats[-1], story))
             conn.executemany(_UPSERT_SOURCE, sources)
             conn.executemany(_INSERT_PASSAGE, rows)
             copies = self._join_groups(first_id, next_id - 1)
@@ -474,7 +518,8 @@ select n.id, n.fingerprint, o.id, o.group_id, o.fingerprint from passages n
 order by 1, 3
 """
 _SOURCE_COLUMNS = (
-    "id", "title", "outlet", "published", "url", "size", "mtime_ns", "sha256", "metadata_sha", "sentences", "repeats"
+    "id", "title", "outlet", "published", "url", "size", "mtime_ns", "sha256", "metadata_sha", "sentences", "repeats",
+    "story_sha",
 )
 _UPSERT_SOURCE = (
     f"insert into sources ({', '.join(_SOURCE_COLUMNS)}) values ({', '.join('?' for _ in _SOURCE_COLUMNS)}) "
@@ -501,10 +546,20 @@ def _source(row: Sequence[object]) -> Source:
     )
 
 
-def _source_row(source: Source, file: FileState, sentences: int, repeats: int) -> tuple[object, ...]:
+def _source_row(source: Source, file: FileState, sentences: int, repeats: int, story: str) -> tuple[object, ...]:
     published = source.published.isoformat() if source.published else None
     row = (source.article_id, source.title, source.outlet, published, source.url, file.size, file.mtime_ns, file.sha256)
-    return (*row, file.metadata_sha, sentences, repeats)
+    return (*row, file.metadata_sha, sentences, repeats, story)
+
+
+def story_digest(sentences: Iterable[str]) -> str:
+    """A digest of an article's stored sentences, in order: equal for two files holding the same story
+    (whatever their page furniture, which the cleaner dropped)."""
+    digest = hashlib.sha256()
+    for text in sentences:
+        digest.update(text.encode())
+        digest.update(b"\n")
+    return digest.hexdigest()[:32]
 
 
 def _connect(path: Path) -> tuple[sqlite_utils.Database, bool]:

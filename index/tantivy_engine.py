@@ -23,11 +23,13 @@ from pathlib import Path
 
 import tantivy
 
+from .engine import Scope
+from .models import folders_of
 from .store import Store
 
 logger = logging.getLogger(__name__)
 
-FORMAT = 1  # bump when the schema or the analysis changes: the index is then rebuilt
+FORMAT = 2  # bump when the schema or the analysis changes: the index is then rebuilt
 STATE_FILE = "quotebot-engine.json"
 WRITER_HEAP = 128 * 1024 * 1024
 LENGTH_SAMPLE = 2000
@@ -45,6 +47,7 @@ def _schema() -> tantivy.Schema:
     builder = tantivy.SchemaBuilder()
     builder.add_integer_field("pid", stored=False, indexed=True, fast=True)
     builder.add_text_field("article", stored=False, tokenizer_name="raw", index_option="basic")
+    builder.add_text_field("folder", stored=False, tokenizer_name="raw", index_option="basic")  # each folder it is in
     builder.add_text_field("terms", stored=False, tokenizer_name="whitespace", index_option="freq")
     return builder.build()
 
@@ -91,15 +94,20 @@ class TantivyEngine:
     def doc_freq(self, term: str) -> int:
         return int(self.searcher.doc_freq("terms", term))
 
-    def search(self, query: Mapping[str, float], k: int) -> list[tuple[int, float]]:
+    def search(self, query: Mapping[str, float], k: int, scope: Scope = ()) -> list[tuple[int, float]]:
+        Query, Occur = tantivy.Query, tantivy.Occur
         clauses = [
-            (tantivy.Occur.Should, tantivy.Query.boost_query(tantivy.Query.term_query(self.schema, "terms", term), weight))
+            (Occur.Should, Query.boost_query(Query.term_query(self.schema, "terms", term), weight))
             for term, weight in query.items()
             if weight > 0
         ]
         if not clauses or not self.doc_count:
             return []
-        hits = self.searcher.search(tantivy.Query.boolean_query(clauses), k).hits
+        search = Query.boolean_query(clauses)
+        if scope:  # a filter inside the query, so that the top k are all inside the scope; it adds nothing to scores
+            inside = Query.const_score_query(Query.term_set_query(self.schema, "folder", list(scope)), 0.0)
+            search = Query.boolean_query([(Occur.Must, search), (Occur.Must, inside)])
+        hits = self.searcher.search(search, k).hits
         ids = self.searcher.fast_field_values("pid", [address for _, address in hits])
         return [(int(pid), float(score)) for (score, _), pid in zip(hits, ids) if pid is not None]
 
@@ -128,7 +136,7 @@ class TantivyEngine:
                     writer.delete_documents_by_term("article", article_id)
             add, document = writer.add_document, tantivy.Document
             for pid, article_id, terms in store.iter_terms(None if rebuild else articles):
-                add(document(pid=pid, article=article_id, terms=terms))
+                add(document(pid=pid, article=article_id, folder=list(folders_of(article_id)), terms=terms))
             writer.commit()
             writer.wait_merging_threads()
         except BaseException:

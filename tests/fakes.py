@@ -20,8 +20,8 @@ class FakeSearch:
     def __init__(self, hits: tuple[Hit, ...] = (), confident: bool = True) -> None:
         self.hits = hits
         self.confident = confident
-        self.calls: list[tuple[str, int, int]] = []
+        self.calls: list[tuple[str, int, int, tuple[str, ...]]] = []
 
-    def __call__(self, question: str, k: int, context: int) -> Found:
-        self.calls.append((question, k, context))
+    def __call__(self, question: str, k: int, context: int, scope: tuple[str, ...] = ()) -> Found:
+        self.calls.append((question, k, context, scope))
         return Found(self.hits[:k], self.confident)

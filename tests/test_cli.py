@@ -47,7 +47,7 @@ def test_no_answer_is_plain(seeds_dir: Path) -> None:
     assert result.returncode == 0
     assert result.stdout.strip() == "I found nothing about that in 5 articles."
     data = json.loads(quotebot("ask", "--json", "What is the population of Brazil?", data=seeds_dir).stdout)
-    assert data == {"question": "What is the population of Brazil?", "status": "no_answer", "confident": True, "quotes": []}
+    assert data == {"question": "What is the population of Brazil?", "status": "no_answer", "scope": [], "confident": True, "quotes": []}
 
 
 def test_index_summary_with_skipped_file_and_incremental_rerun(seeds_dir: Path) -> None:
@@ -72,7 +72,7 @@ def test_ask_notices_new_articles(seeds_dir: Path) -> None:
 def test_sources_lists_articles(seeds_dir: Path) -> None:
     result = quotebot("sources", data=seeds_dir)
     assert "5 articles:" in result.stdout
-    assert "Associated Press, 001_d115848965a0cdd8.txt, 2024-11-22" in result.stdout
+    assert "  001_d115848965a0cdd8.txt: Associated Press, 2024-11-22 (" in result.stdout
 
 
 def test_repl_over_stdin(seeds_dir: Path) -> None:

@@ -8,7 +8,7 @@ def test_answer_ok_passes_k_and_context() -> None:
     search = FakeSearch((hit("A."), hit("B."), hit("C."), hit("D.")))
     answer = Answerer(search, lambda: 5, top_k=3).answer("  what did Russia give?  ", context=1)
     assert answer.status == "ok" and len(answer.hits) == 3 and answer.articles == 5
-    assert search.calls == [("what did Russia give?", 3, 1)]
+    assert search.calls == [("what did Russia give?", 3, 1, ())]
 
 
 def test_no_answer_and_empty_question() -> None:

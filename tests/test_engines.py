@@ -29,7 +29,7 @@ QUERIES = ["russia missil north korea", "spy satellit orbit", "troop kursk", "or
 
 def engines(store: Store, tmp: Path) -> tuple[RankBM25Engine, TantivyEngine]:
     analyzer = Analyzer()
-    rank = RankBM25Engine((p.id, analyzer.terms(p.text)) for p in store.iter_passages())
+    rank = RankBM25Engine((p.id, analyzer.terms(p.text), p.article_id) for p in store.iter_passages())
     tantivy = TantivyEngine(tmp / "engine")
     tantivy.sync(store)
     return rank, tantivy

@@ -50,8 +50,12 @@ class SeenOnce:
             return True
 
 
-def build_app(settings: Settings, answerer: Answerer) -> App:
-    """The Bolt app for these settings, answering with `answerer`.
+ScopeFor = Callable[[str | None], tuple[str, ...]]  # channel ID -> the folders its questions search by default
+
+
+def build_app(settings: Settings, answerer: Answerer, scope_for: ScopeFor = lambda channel: ()) -> App:
+    """The Bolt app for these settings, answering with `answerer`; questions asked in a channel search the
+    folders `scope_for` gives it, unless they name their own (`in:sport ...`).
 
     The token is not checked here: `SlackLink` (server.py) checks it in the background, so that a
     Slack outage at start-up is waited out. Nothing a request carries is logged above DEBUG: not its
@@ -67,7 +71,7 @@ def build_app(settings: Settings, answerer: Answerer) -> App:
     )
     seen = SeenOnce()
 
-    def answer_and_reply(kind: str, question: str, reply: Reply, **render: bool) -> None:
+    def answer_and_reply(kind: str, question: str, reply: Reply, channel: str | None = None, **render: bool) -> None:
         started = time.perf_counter()
         outcome, quotes = "error", 0
         try:
@@ -76,7 +80,7 @@ def build_app(settings: Settings, answerer: Answerer) -> App:
                 message = usage(settings.slash_command)
             else:
                 try:
-                    answer: Answer = answerer.answer(question)
+                    answer: Answer = answerer.answer(question, scope=scope_for(channel))
                     quotes, outcome = len(answer.hits), answer.status
                     message = render_slack(answer, **render)
                 except Exception:
@@ -99,7 +103,7 @@ def build_app(settings: Settings, answerer: Answerer) -> App:
         def reply(**message: Any) -> None:
             _delivered(respond(response_type="ephemeral", **message))
 
-        answer_and_reply("slash_command", question, reply, restate=True, shareable=True)
+        answer_and_reply("slash_command", question, reply, command.get("channel_id"), restate=True, shareable=True)
 
     @app.action(SHARE_ACTION)
     def handle_share(ack: Ack, body: dict[str, Any], respond: Respond) -> None:
@@ -113,14 +117,15 @@ def build_app(settings: Settings, answerer: Answerer) -> App:
                 message["blocks"] = [*message["blocks"], shared_by][:50]
             _delivered(respond(response_type="in_channel", replace_original=False, **message))
 
-        answer_and_reply("share", question, reply, restate=True)
+        channel = body.get("channel", {}).get("id") if isinstance(body.get("channel"), dict) else None
+        answer_and_reply("share", question, reply, channel, restate=True)
 
     @app.event("app_mention")
     def handle_mention(event: dict[str, Any], body: dict[str, Any], say: Say) -> None:
         if not is_from_a_person(event) or not seen.claim(body.get("event_id", ""), message_key(event)):
             return
         thread_ts = reply_thread_ts(event)
-        answer_and_reply("mention", strip_mentions(event.get("text", "")), lambda **m: say(thread_ts=thread_ts, **m))
+        answer_and_reply("mention", strip_mentions(event.get("text", "")), lambda **m: say(thread_ts=thread_ts, **m), event.get("channel"))
 
     @app.event("message")
     def handle_message(event: dict[str, Any], body: dict[str, Any], say: Say) -> None:
@@ -129,7 +134,7 @@ def build_app(settings: Settings, answerer: Answerer) -> App:
         if not seen.claim(body.get("event_id", ""), message_key(event)):
             return
         thread_ts = event.get("thread_ts")
-        answer_and_reply("dm", strip_mentions(event.get("text", "")), lambda **m: say(thread_ts=thread_ts, **m))
+        answer_and_reply("dm", strip_mentions(event.get("text", "")), lambda **m: say(thread_ts=thread_ts, **m), event.get("channel"))
 
     @app.error
     def handle_error(error: Exception, body: dict[str, Any]) -> None:

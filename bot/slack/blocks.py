@@ -7,7 +7,7 @@ from typing import Any
 from index.models import Hit, Source
 
 from ..core import Answer
-from ..render import NOT_SURE, no_answer_text, render_text
+from ..render import NOT_SURE, no_answer_text, render_text, scope_name
 from .parse import escape
 
 SECTION_CHARS = 3000
@@ -21,18 +21,21 @@ USAGE = (
     "• Slash command: `{command} what did Russia give North Korea?` (only you see the answer; "
     "*Share in channel* posts it)\n"
     "• Mention me in a channel: `@quotebot who is Shin Won-sik?` (I answer in the thread)\n"
-    "• Or send me a direct message."
+    "• Or send me a direct message.\n"
+    "• Start with `in:sport` (a folder of the articles) to answer from that folder only."
 )
 
 
 def source_mrkdwn(source: Source) -> str:
-    """The source line: outlet, title (linked when a URL is known), date; file name without a title."""
+    """The source line: outlet, title (linked when a URL is known), date; the file when no title is known."""
     name = escape(source.title or source.article_id)
     if source.url:
         url = source.url.replace(">", "%3E").replace("|", "%7C")
         name = f"<{url}|{name}>"
     elif source.title:
         name = f"_{name}_"
+    else:
+        name = path_mrkdwn(source)
     parts = [escape(source.outlet)] if source.outlet else []
     parts.append(name)
     if source.published:
@@ -40,18 +43,36 @@ def source_mrkdwn(source: Source) -> str:
     return ", ".join(parts)
 
 
+def path_mrkdwn(source: Source) -> str:
+    """The file, relative to the articles folder, as code (quiet, and never turned into a link)."""
+    path = escape(source.article_id).replace("`", "'")
+    return f"`{path}`"
+
+
+def _with_path(source: Source) -> str:
+    line = source_mrkdwn(source)
+    return line if not source.title and not source.url else f"{line} {path_mrkdwn(source)}"
+
+
 def _clip(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def _quote_blocks(hit: Hit) -> list[dict[str, Any]]:
+    """The quote, then a context block: its source, its file, and the other files carrying it (each once)."""
     quote = "\n".join(f"> {line}" for line in escape(hit.passage.text).splitlines() or [""])
-    line = f"— {source_mrkdwn(hit.source)}"
-    if hit.also_in:
-        line += "\nAlso reported by: " + "; ".join(source_mrkdwn(s) for s in hit.also_in)
+    elements = [{"type": "mrkdwn", "text": _clip(f"— {source_mrkdwn(hit.source)}", SECTION_CHARS)}]
+    if hit.source.title or hit.source.url:  # otherwise the source line is the file already
+        elements.append({"type": "mrkdwn", "text": path_mrkdwn(hit.source)})
+    filed = list(dict.fromkeys(path_mrkdwn(s) for s in hit.filed_as if s.article_id != hit.source.article_id))
+    if filed:
+        elements.append({"type": "mrkdwn", "text": _clip("Also filed as: " + ", ".join(filed), SECTION_CHARS)})
+    others = list(dict.fromkeys(_with_path(s) for s in hit.also_in if s.article_id != hit.source.article_id))
+    if others:
+        elements.append({"type": "mrkdwn", "text": _clip("Also reported by: " + "; ".join(others), SECTION_CHARS)})
     return [
         {"type": "section", "text": {"type": "mrkdwn", "text": _clip(quote, SECTION_CHARS)}},
-        {"type": "context", "elements": [{"type": "mrkdwn", "text": _clip(line, SECTION_CHARS)}]},
+        {"type": "context", "elements": elements},
     ]
 
 
@@ -59,8 +80,9 @@ def render_slack(answer: Answer, *, restate: bool = False, shareable: bool = Fal
     """`text` (the notification and fallback) and `blocks` for chat.postMessage or a response URL."""
     blocks: list[dict[str, Any]] = []
     if restate:
-        question = _clip(escape(answer.question), SECTION_CHARS - 20)
-        blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": f"*Question:* {question}"}]})
+        question = _clip(escape(answer.question), SECTION_CHARS - 60)
+        where = f" _(in {escape(scope_name(answer.scope))})_" if answer.scope and answer.status != "unknown_scope" else ""
+        blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": f"*Question:* {question}{where}"}]})
     if answer.hits:
         if not answer.confident:
             blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": escape(NOT_SURE)}]})
@@ -78,7 +100,7 @@ def render_slack(answer: Answer, *, restate: bool = False, shareable: bool = Fal
                         "type": "button",
                         "action_id": SHARE_ACTION,
                         "text": {"type": "plain_text", "text": "Share in channel"},
-                        "value": answer.question[:2000],
+                        "value": (f"in:{','.join(answer.scope)} " if answer.scope else "") + answer.question[:1900],
                     }
                 ],
             }

@@ -10,7 +10,7 @@ import pytest
 from bot.cli import make_answerer
 from bot.config import Settings
 from bot.core import Answerer
-from bot.slack.app import build_app
+from bot.slack.app import ScopeFor, build_app
 from bot.slack.server import EVENTS_PATH, SlackLink, make_http_server
 from index.corpus import Corpus
 from tests.slackkit import BOT_TOKEN, SIGNING_SECRET, StandIn
@@ -36,8 +36,8 @@ def slack_settings(standin: StandIn, data: Path) -> Settings:
     )
 
 
-def serve(settings: Settings, answerer: Answerer, standin: StandIn) -> Iterator[Bot]:
-    app = build_app(settings, answerer)
+def serve(settings: Settings, answerer: Answerer, standin: StandIn, scope_for: ScopeFor = lambda channel: ()) -> Iterator[Bot]:
+    app = build_app(settings, answerer, scope_for)
     link = SlackLink(app.client.auth_test)
     assert link.check(), link.problem
     server = make_http_server(app, settings.slack_signing_secret or "", link, "127.0.0.1", 0)

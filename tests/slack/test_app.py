@@ -203,9 +203,9 @@ def test_logs_one_line_per_question_without_text_or_tokens(bot: Bot, caplog: pyt
 
 class Exploding(Answerer):
     def __init__(self) -> None:
-        super().__init__(lambda q, k, c: (), lambda: 0)
+        super().__init__(lambda q, k, c, s: (), lambda: 0)
 
-    def answer(self, question: str, k: int | None = None, context: int = 0):  # type: ignore[override]
+    def answer(self, question: str, k: int | None = None, context: int = 0, scope: tuple[str, ...] = ()):  # type: ignore[override]
         raise RuntimeError("index file vanished")
 
 
@@ -239,3 +239,34 @@ def test_corpus_text_is_escaped(standin: StandIn, tmp_path: Path) -> None:
     assert ("&lt;!channel&gt;" in text or "channel&gt;" in text) and "&lt;@U123&gt;" in text and "&lt;http://evil.example|the budget&gt;" in text
     assert "<!" not in text and "channel>" not in text and "<@U123>" not in text and "<http://evil" not in text
     assert "&amp; the zebra" in text
+
+
+def test_channels_search_their_desk_and_in_prefix_overrides_it(standin: StandIn, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    from bot.scopes import ChannelScopes
+    from tests.archives import desk_archive
+
+    archive = desk_archive(tmp_path)
+    (archive / "scopes.toml").write_text('[channels]\nCSPORT = "sport"\n', encoding="utf-8")
+    corpus = Corpus.open(CorpusConfig(folder=archive, db_path=tmp_path / "i.db", semantic=False))
+    corpus.index()
+    settings = slack_settings(standin, archive)
+    scopes = ChannelScopes(archive).load()
+    for bot in serve(settings, Answerer(corpus.find, corpus.article_count), standin, scopes.for_channel):
+        event(bot, mention("who won the final", "1.1", channel="CSPORT"), "EvS1")
+        [sport] = standin.wait_for(1)
+        paths = [e["text"] for b in blocks_of(sport) if b["type"] == "context" for e in b["elements"] if e["text"].startswith("`")]
+        assert paths and all(p.startswith("`sport/") for p in paths)
+        event(bot, mention("in:business who won the final", "1.2", channel="CSPORT"), "EvS2")
+        business = standin.wait_for(2)[1]
+        assert "`business/" in all_text(business) and "`sport/" not in all_text(business)
+        event(bot, mention("in:weather will it rain", "1.3", channel="CSPORT"), "EvS3")
+        unknown = standin.wait_for(3)[2]
+        assert "There is no folder weather/ in the articles. The folders are: business/, sport/, world/" in unknown.body["text"]
+        (archive / "scopes.toml").write_text('[channels]\nCSPORT = ["sport"\n', encoding="utf-8")  # broken by an edit
+        event(bot, mention("who won the final", "1.4", channel="CSPORT"), "EvS4")
+        kept = standin.wait_for(4)[3]
+        assert "`sport/" in all_text(kept) and "`business/" not in all_text(kept)  # the last good mapping still serves
+        assert [r for r in caplog.records if "scopes.toml: not valid TOML" in r.getMessage()]
+        event(bot, mention("who won the final", "1.5", channel="COTHER"), "EvS5")
+        assert "`business/" in all_text(standin.wait_for(5)[4])  # other channels search every folder
+    corpus.close()
