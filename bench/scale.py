@@ -3,11 +3,13 @@
     python bench/scale.py                  # 10k, 100k and 1M sentences
     python bench/scale.py --sizes 10000    # a quick run
 
-Corpora: articles of 12-30 sentences whose words are drawn, Zipf-distributed, from the vocabulary of
-the bundled news articles (about 1,500 distinct words, rank-ordered by their frequency there), with
-capitalised starts, numbers, and "U.S."/"Mr."/"Jan. 5" abbreviations sprinkled in. 3 % of sentences are
-syndicated copies of a recent one, with one word changed or "according to officials," in front, so the
-grouping of copies does real work. Generated once per size under bench/corpora/ (gitignored).
+Corpora: articles of 20-60 sentences of 5-45 words (log-normal, median 20), whose words are drawn from a
+50,000-word vocabulary with Zipf's law (exponent 1.07): common English words at the head, made-up words of
+one to four syllables in the tail, so the term dictionary, the stemmer's cache and the copy lookup meet a
+real-sized lexicon. Capitalised starts, numbers, and "U.S."/"Mr."/"Jan. 5" abbreviations are sprinkled in.
+3 % of sentences are syndicated copies of a recent one, with one word changed or "according to officials,"
+in front, so the grouping of copies does real work. Generated once per size under bench/corpora/
+(gitignored). `--bbc PATH` also measures a real archive (the BBC news set) as it is.
 
 Each engine is measured in its own process, so peak memory (RSS) is that engine's:
 - ingest: files -> cleaned -> split -> stored -> engine index, end to end (sentences/s)
@@ -29,23 +31,48 @@ import shutil
 import statistics
 import subprocess
 import sys
+import threading
 import time
-from collections import Counter
+from itertools import accumulate
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 CORPORA = ROOT / "bench" / "corpora"
-SENTENCES_PER_FILE = (12, 30)
+SENTENCES_PER_FILE = (20, 60)  # 40 on average: a million sentences are 25,000 articles
 
 
-def vocabulary() -> list[str]:
-    words = Counter()
-    for path in sorted((ROOT / "data").glob("*.txt")):
-        words.update(w.lower() for w in re.findall(r"[A-Za-z][A-Za-z'-]+", path.read_text(encoding="utf-8")))
-    return [w for w, _ in words.most_common()]
+# The commonest words of English news, in rank order: the head of the Zipf curve is function words, as in real text.
+COMMON = """the of to and a in that is for on said was with he it as at by his from be has have are an but not
+were this had they who been will which their after its also more one about new would year people there up
+over than when into last two first government she out all or could we can years if time told other us some
+say no so like them what our back only any just before three most made against million police since mr while
+where her week being many under world country percent because both during make then state officials between
+later while next those home still government minister day well city company told because percent""".split()
+VOCABULARY = 50_000
+ZIPF = 1.07  # the exponent of word frequency against rank in English text
+SENTENCE_WORDS = (5, 45)  # news sentences: mostly 12-30 words, a few very short or long
+_ONSETS = "b bl br c ch cl cr d dr f fl fr g gl gr h j k l m n p pl pr qu r s sc sh sl sm sn sp st str t th tr v w wh z".split()
+_VOWELS = "a e i o u ai ea ee io ou oa ie".split()
+_CODAS = "b ck d ff g l ll m n nd ng nk nt p r rd rk rn rt s ss st t th x".split() + [""] * 6
 
 
-GENERATOR = "2"  # bump when the generated text changes, so stored corpora are made again
+def vocabulary(size: int = VOCABULARY, seed: int = 17) -> list[str]:
+    """`size` distinct words in frequency-rank order: common English words first, then made-up words of one to
+    four syllables, some with an inflection, so stemming and the term dictionary meet a real-sized lexicon."""
+    rng = random.Random(seed)
+    words = list(dict.fromkeys(COMMON))
+    seen = set(words)
+    while len(words) < size:
+        syllables = rng.choices([1, 2, 3, 4], [0.3, 0.4, 0.22, 0.08])[0]
+        word = "".join(rng.choice(_ONSETS) + rng.choice(_VOWELS) for _ in range(syllables)) + rng.choice(_CODAS)
+        word += rng.choice(["", "", "", "", "s", "ed", "ing", "ly", "er"])
+        if word not in seen and len(word) > 2:
+            seen.add(word)
+            words.append(word)
+    return words
+
+
+GENERATOR = "4"  # bump when the generated text changes, so stored corpora are made again
 COPY_SHARE = 0.03  # sentences that are syndicated copies of an earlier one, a word changed or credited
 
 
@@ -57,7 +84,7 @@ def generate(folder: Path, sentences: int, seed: int = 11) -> None:
     folder.mkdir(parents=True)
     rng = random.Random(seed)
     vocab = vocabulary()
-    weights = [1 / (i + 1) ** 1.05 for i in range(len(vocab))]
+    cumulative = list(accumulate(1 / (i + 1) ** ZIPF for i in range(len(vocab))))
     earlier: list[list[str]] = []  # recent sentences, to copy from
     written, n = 0, 0
     while written < sentences:
@@ -71,7 +98,8 @@ def generate(folder: Path, sentences: int, seed: int = 11) -> None:
                 else:
                     words = ["according", "to", "officials,", *words]  # a credited copy
             else:
-                words = rng.choices(vocab, weights, k=rng.randint(8, 24))
+                length = min(max(round(rng.lognormvariate(3.0, 0.4)), SENTENCE_WORDS[0]), SENTENCE_WORDS[1])
+                words = rng.choices(vocab, cum_weights=cumulative, k=length)
                 if rng.random() < 0.15:
                     words.insert(rng.randrange(len(words)), rng.choice(["U.S.", "Mr. Kim", "10,000", "Dr. Lee", "Jan. 5"]))
                 earlier = [*earlier[-4999:], words]
@@ -85,12 +113,56 @@ def generate(folder: Path, sentences: int, seed: int = 11) -> None:
 
 def questions(count: int = 200, seed: int = 5) -> list[str]:
     rng = random.Random(seed)
-    vocab = [w for w in vocabulary() if len(w) > 3][10:400]  # content words of middling frequency
+    vocab = [w for w in vocabulary() if len(w) > 3][200:5000]  # content words of middling frequency
     return [" ".join(rng.sample(vocab, rng.randint(3, 6))) + "?" for _ in range(count)]
 
 
 def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+class TreeMemory:
+    """The peak of the summed RSS of this process and all its descendants (the indexing workers), sampled every
+    50 ms from /proc: what the machine must have free, not the largest process alone."""
+
+    def __init__(self) -> None:
+        self.peak_mb = 0.0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def __enter__(self) -> TreeMemory:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def _run(self) -> None:
+        while not self._stop.wait(0.05):
+            self.peak_mb = max(self.peak_mb, tree_rss_mb(os.getpid()))
+
+
+def tree_rss_mb(root: int) -> float:
+    parents: dict[int, int] = {}
+    rss: dict[int, int] = {}
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry.name}/stat", "rb") as f:
+                fields = f.read().rsplit(b")", 1)[1].split()
+        except OSError:
+            continue
+        pid = int(entry.name)
+        parents[pid] = int(fields[1])
+        rss[pid] = int(fields[21]) * resource.getpagesize()
+    total, pending = 0, [root]
+    while pending:
+        pid = pending.pop()
+        total += rss.get(pid, 0)
+        pending.extend(child for child, parent in parents.items() if parent == pid)
+    return total / 1024 / 1024
 
 
 def disk_mb(paths: list[Path]) -> float:
@@ -106,15 +178,23 @@ def disk_mb(paths: list[Path]) -> float:
 # -- workers (each in its own process) --------------------------------------------------------
 
 
-def worker_ingest(data: Path, db: Path, engine: str) -> dict[str, float]:
+def setup(name: str) -> tuple[str, bool]:
+    """'tantivy', 'tantivy+semantic', 'rank-bm25' -> (engine, semantic search on)."""
+    engine, _, extra = name.partition("+")
+    return engine, extra == "semantic"
+
+
+def worker_ingest(data: Path, db: Path, name: str) -> dict[str, float]:
     from index.corpus import Corpus, CorpusConfig
 
-    corpus = Corpus.open(CorpusConfig(folder=data, db_path=db, engine=engine))
-    started = time.perf_counter()
-    report = corpus.index()
-    stored = time.perf_counter()
-    corpus.searcher  # noqa: B018 - build or sync the engine
-    built = time.perf_counter()
+    engine, semantic = setup(name)
+    corpus = Corpus.open(CorpusConfig(folder=data, db_path=db, engine=engine, semantic=semantic))
+    with TreeMemory() as memory:
+        started = time.perf_counter()
+        report = corpus.index()
+        stored = time.perf_counter()
+        corpus.searcher  # noqa: B018 - build or sync the engine
+        built = time.perf_counter()
     return {
         "sentences": report.sentences,
         "copies": report.copies,
@@ -122,15 +202,17 @@ def worker_ingest(data: Path, db: Path, engine: str) -> dict[str, float]:
         "store_s": stored - started,
         "engine_s": built - stored,
         "peak_mb": peak_rss_mb(),
+        "tree_mb": memory.peak_mb,
     }
 
 
-def worker_serve(data: Path, db: Path, engine: str) -> dict[str, float]:
+def worker_serve(data: Path, db: Path, name: str) -> dict[str, float]:
     from bot.core import Answerer
     from index.corpus import Corpus, CorpusConfig
 
+    engine, semantic = setup(name)
     started = time.perf_counter()
-    corpus = Corpus.open(CorpusConfig(folder=data, db_path=db, engine=engine))
+    corpus = Corpus.open(CorpusConfig(folder=data, db_path=db, engine=engine, semantic=semantic))
     answerer = Answerer(corpus.find, corpus.article_count)
     qs = questions()
     answerer.answer(qs[0])

@@ -131,7 +131,6 @@ class DenseIndex:
         self.generation = -1
         self._ids = np.zeros(0, dtype=np.int64)
         self._matrix = np.zeros((0, dims), dtype=np.float32)
-        self._articles: dict[str, np.ndarray] = {}  # article -> its passage ids
         self._order = np.zeros(0, dtype=np.int64)  # rows sorted by passage id, for `similarity`
         self._codes = np.zeros(0, dtype=np.int32)  # each row's article, as a number
         self._code_of: dict[str, int] = {}
@@ -141,23 +140,21 @@ class DenseIndex:
         return len(self._ids)
 
     def replace(self, changed: set[str] | None, rows: Sequence[tuple[int, str, bytes]], generation: int) -> None:
-        """Drop every row of the `changed` articles (all rows if None), then add `rows` (id, article, vector)."""
+        """Drop every row of the `changed` articles (all rows if None), then add `rows` (id, article, vector).
+        Linear in the rows held and given."""
         if changed is None:
             keep = np.zeros(len(self._ids), dtype=bool)
-            self._articles = {}
         else:
-            gone = [self._articles.pop(a) for a in changed if a in self._articles]
-            keep = ~np.isin(self._ids, np.concatenate(gone)) if gone else np.ones(len(self._ids), dtype=bool)
+            gone = [self._code_of[a] for a in changed if a in self._code_of]
+            keep = ~np.isin(self._codes, np.array(gone, dtype=np.int32)) if gone else np.ones(len(self._ids), dtype=bool)
         usable = [(pid, article, blob) for pid, article, blob in rows if blob is not None and len(blob) == self.dims * 2]
         ids = np.array([pid for pid, _, _ in usable], dtype=np.int64)
-        self._ids = np.concatenate([self._ids[keep], ids])
         codes = [self._code_of.setdefault(article, len(self._code_of)) for _, article, _ in usable]
+        self._ids = np.concatenate([self._ids[keep], ids])
         self._codes = np.concatenate([self._codes[keep], np.array(codes, dtype=np.int32)])
-        self._scopes = {}
         self._matrix = np.concatenate([self._matrix[keep], from_blobs([b for _, _, b in usable], self.dims)])
-        for article in {a for _, a, _ in usable}:
-            self._articles[article] = np.array([pid for pid, a, _ in usable if a == article], dtype=np.int64)
         self._order = np.argsort(self._ids)
+        self._scopes = {}
         self.generation = generation
 
     def search(self, vector: np.ndarray, k: int, scope: tuple[str, ...] = ()) -> list[tuple[int, float]]:
