@@ -193,7 +193,7 @@ def worker_ingest(data: Path, db: Path, name: str) -> dict[str, float]:
         started = time.perf_counter()
         report = corpus.index()
         stored = time.perf_counter()
-        corpus.searcher  # noqa: B018 - build or sync the engine
+        corpus.sync_engine()
         built = time.perf_counter()
     return {
         "sentences": report.sentences,

@@ -238,7 +238,7 @@ def index(settings: Settings, path: Path | None) -> None:
     for warning in report.warnings:
         click.echo(f"warning: {warning}", err=True)
     try:
-        corpus.searcher  # noqa: B018 - bring the search engine up to date now, not at the first question
+        corpus.sync_engine()  # now, not at the first question
     except Interrupted as stop:
         stop.kept = f"All {report.articles:,} articles are indexed; the search engine catches up at the next question."
         raise
@@ -284,7 +284,7 @@ def add(settings: Settings, files: tuple[Path, ...], replace: bool) -> None:
     except (OSError, sqlite3.Error) as error:
         raise click.ClickException(f"indexing stopped: {error}; the files are in the articles folder, run `quotebot index`") from error
     echo_problems(report)
-    corpus.searcher  # noqa: B018 - bring the search engine up to date
+    corpus.sync_engine()
     click.echo(f"Added {len(report.added)}, updated {len(report.updated)}; the index has {report.articles} articles, {report.sentences} sentences.")
 
 

@@ -218,6 +218,12 @@ class Corpus:
             self._generation = generation if synced else -1  # not synced: try again at the next question
             return self._searcher
 
+    def sync_engine(self) -> None:
+        """Bring the search engine's index on disk up to date with the store now, rather than at the first question.
+        (The in-memory vector index is built by the process that answers, when it first answers.)"""
+        with self._lock:
+            self._current_engine()
+
     def _current_engine(self) -> tuple[Engine, bool]:
         """The engine, caught up with the store if it could be; and whether it was."""
         with self._search_lock:
@@ -272,7 +278,7 @@ class Corpus:
             if self._dense is None:
                 self._dense = DenseIndex(self.embedder.dims)
                 generation = self.store.generation
-                self._dense.replace(None, list(self.store.iter_vectors()), generation)
+                self._dense.load(self.store.iter_vectors(), self.store.counts()[1], generation)
             else:
                 generation, changed = self.store.changes_since(self._dense.generation)
                 if generation != self._dense.generation:

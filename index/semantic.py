@@ -13,7 +13,8 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
+from itertools import islice
 from functools import cached_property
 from pathlib import Path
 from typing import Any, Protocol
@@ -119,6 +120,9 @@ def from_blobs(blobs: Sequence[bytes], dims: int) -> np.ndarray:
     return np.frombuffer(b"".join(blobs), dtype=VECTOR_DTYPE).reshape(len(blobs), dims).astype(np.float32)
 
 
+LOAD_CHUNK = 65_536  # vectors read and converted at a time
+
+
 class DenseIndex:
     """Exact nearest neighbours by cosine over the stored passage vectors, held in memory.
 
@@ -139,7 +143,31 @@ class DenseIndex:
     def __len__(self) -> int:
         return len(self._ids)
 
-    def replace(self, changed: set[str] | None, rows: Sequence[tuple[int, str, bytes]], generation: int) -> None:
+    def load(self, rows: Iterable[tuple[int, str, bytes | None]], count: int, generation: int) -> None:
+        """Hold exactly `rows` (id, article, vector), about `count` of them, read a chunk at a time into one
+        preallocated matrix: memory stays at the matrix's size, however many rows there are."""
+        ids = np.zeros(count, dtype=np.int64)
+        codes = np.zeros(count, dtype=np.int32)
+        matrix = np.zeros((count, self.dims), dtype=np.float32)
+        self._code_of = {}
+        filled = 0
+        iterator = iter(rows)
+        while chunk := [r for r in islice(iterator, LOAD_CHUNK) if r[2] is not None and len(r[2]) == self.dims * 2]:
+            end = filled + len(chunk)
+            if end > len(ids):  # rows were added since they were counted
+                grow = end - len(ids)
+                ids, codes = np.concatenate([ids, np.zeros(grow, np.int64)]), np.concatenate([codes, np.zeros(grow, np.int32)])
+                matrix = np.concatenate([matrix, np.zeros((grow, self.dims), np.float32)])
+            ids[filled:end] = [pid for pid, _, _ in chunk]
+            codes[filled:end] = [self._code_of.setdefault(article, len(self._code_of)) for _, article, _ in chunk]
+            matrix[filled:end] = from_blobs([blob for _, _, blob in chunk], self.dims)  # type: ignore[misc]
+            filled = end
+        self._ids, self._codes, self._matrix = ids[:filled], codes[:filled], matrix[:filled]
+        self._order = np.argsort(self._ids)
+        self._scopes = {}
+        self.generation = generation
+
+    def replace(self, changed: set[str] | None, rows: Sequence[tuple[int, str, bytes | None]], generation: int) -> None:
         """Drop every row of the `changed` articles (all rows if None), then add `rows` (id, article, vector).
         Linear in the rows held and given."""
         if changed is None:
