@@ -253,19 +253,24 @@ def run_worker(kind: str, data: Path, db: Path, engine: str) -> dict[str, float]
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
-def measure(size: int, engines: list[str], corpora: Path = CORPORA) -> list[dict[str, object]]:
-    data = corpora / f"s{size}"
-    generate(data, size)
+def measure(size: int, engines: list[str], corpora: Path = CORPORA, data: Path | None = None) -> list[dict[str, object]]:
+    """Each setup on the generated corpus of `size` sentences, or on the archive `data` as it is."""
+    label: int | str = size
+    if data is None:
+        data = corpora / f"s{size}"
+        generate(data, size)
+    else:
+        label = data.name
     rows = []
     for engine in engines:
-        work = corpora / f"work-{size}-{engine}"
+        work = corpora / f"work-{label}-{engine}"
         shutil.rmtree(work, ignore_errors=True)
         work.mkdir(parents=True)
         db = work / "quotebot.db"
         ingest = run_worker("ingest", data, db, engine)
         serve = run_worker("serve", data, db, engine)
         on_disk = disk_mb([db, db.with_name(db.name + "-wal"), db.with_name(db.name + ".tantivy")])
-        rows.append({"size": size, "engine": engine, **ingest, **serve, "disk_mb": on_disk})
+        rows.append({"size": label, "engine": engine, **ingest, **serve, "disk_mb": on_disk})
         shutil.rmtree(work, ignore_errors=True)
     return rows
 
@@ -273,13 +278,14 @@ def measure(size: int, engines: list[str], corpora: Path = CORPORA) -> list[dict
 def table(rows: list[dict[str, object]]) -> str:
     lines = [
         "| sentences | engine | ingest (sent/s) | copies grouped | engine build (s) | disk (MB) | open + 1st answer (s) "
-        "| p50 (ms) | p95 (ms) | peak RSS ingest (MB) | serving RSS (MB) | add one article (s) |",
+        "| p50 (ms) | p95 (ms) | peak RSS ingest, with workers (MB) | serving RSS (MB) | add one article (s) |",
         "|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in rows:
+        size = f"{r['size']:,}" if isinstance(r["size"], int) else f"{r['size']} ({r['sentences']:,})"
         lines.append(
-            f"| {r['size']:,} | {r['engine']} | {r['sentences'] / r['ingest_s']:,.0f} | {r['copies']:,} | {r['engine_s']:.2f} | "
-            f"{r['disk_mb']:.0f} | {r['open_s']:.2f} | {r['p50_ms']:.2f} | {r['p95_ms']:.2f} | {r['peak_mb']:.0f} | "
+            f"| {size} | {r['engine']} | {r['sentences'] / r['ingest_s']:,.0f} | {r['copies']:,} | {r['engine_s']:.2f} | "
+            f"{r['disk_mb']:.0f} | {r['open_s']:.2f} | {r['p50_ms']:.2f} | {r['p95_ms']:.2f} | {r['tree_mb']:.0f} | "
             f"{r['serving_mb']:.0f} | {r['add_s']:.2f} |"
         )
     return "\n".join(lines)
@@ -288,13 +294,33 @@ def table(rows: list[dict[str, object]]) -> str:
 def ratios(rows: list[dict[str, object]]) -> str:
     lines = ["| sentences | p50 speed-up | p95 speed-up | open speed-up | add speed-up | serving RSS ratio |", "|---|---|---|---|---|---|"]
     by = {(r["size"], r["engine"]): r for r in rows}
-    for size in sorted({r["size"] for r in rows}):
+    for size in dict.fromkeys(r["size"] for r in rows):
         q, b = by.get((size, "tantivy")), by.get((size, "rank-bm25"))
         if not (q and b):
             continue
         lines.append(
-            f"| {size:,} | {b['p50_ms'] / q['p50_ms']:.0f}× | {b['p95_ms'] / q['p95_ms']:.0f}× | {b['open_s'] / q['open_s']:.1f}× "
+            f"| {label(size)} | {b['p50_ms'] / q['p50_ms']:.0f}× | {b['p95_ms'] / q['p95_ms']:.0f}× | {b['open_s'] / q['open_s']:.1f}× "
             f"| {b['add_s'] / q['add_s']:.1f}× | {q['serving_mb'] / b['serving_mb']:.2f} |"
+        )
+    return "\n".join(lines)
+
+
+def label(size: object) -> str:
+    return f"{size:,}" if isinstance(size, int) else str(size)
+
+
+def semantic_cost(rows: list[dict[str, object]]) -> str:
+    """What semantic search adds, as a ratio to BM25 alone (Tantivy) in the same run."""
+    lines = ["| sentences | ingest time | peak RSS ingest | p50 | p95 | serving RSS |", "|---|---|---|---|---|---|"]
+    by = {(r["size"], r["engine"]): r for r in rows}
+    for size in dict.fromkeys(r["size"] for r in rows):
+        off, on = by.get((size, "tantivy")), by.get((size, "tantivy+semantic"))
+        if not (off and on):
+            continue
+        ingest = (on["ingest_s"] / on["sentences"]) / (off["ingest_s"] / off["sentences"])
+        lines.append(
+            f"| {label(size)} | {ingest:.1f}× | {on['tree_mb'] / off['tree_mb']:.1f}× | {on['p50_ms'] / off['p50_ms']:.1f}× "
+            f"| {on['p95_ms'] / off['p95_ms']:.1f}× | {on['serving_mb'] / off['serving_mb']:.1f}× |"
         )
     return "\n".join(lines)
 
@@ -307,17 +333,28 @@ def main() -> None:
         return
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000, 1_000_000])
-    parser.add_argument("--engines", nargs="+", default=["tantivy", "rank-bm25"])
+    parser.add_argument("--engines", nargs="+", default=["tantivy", "tantivy+semantic", "rank-bm25"],
+                        help="setups: tantivy (BM25 alone, semantic search off), tantivy+semantic, rank-bm25")
     parser.add_argument("--corpora", type=Path, default=CORPORA, help="where generated corpora are kept")
+    parser.add_argument("--bbc", type=Path, help="also measure this real archive as it is (../shared/benchmarks/bbc-news)")
     args = parser.parse_args()
     rows = []
+    if args.bbc:
+        bbc = CORPORA / "bbc-copy"  # a copy: the serve worker adds and removes a file
+        shutil.rmtree(bbc, ignore_errors=True)
+        shutil.copytree(args.bbc, bbc)
+        rows.extend(measure(0, args.engines, args.corpora, data=bbc))
+        print("measured the real archive", file=sys.stderr, flush=True)
     for size in args.sizes:
         rows.extend(measure(size, args.engines, args.corpora))
         print(f"measured {size:,} sentences", file=sys.stderr, flush=True)
     print(table(rows))
     print()
     print("quotebot (tantivy) against rank-bm25, same run:")
-    print(ratios(rows))
+    print(ratios([r for r in rows if isinstance(r["size"], int)]))
+    print()
+    print("what semantic search costs (tantivy+semantic against tantivy, same run):")
+    print(semantic_cost(rows))
 
 
 if __name__ == "__main__":
