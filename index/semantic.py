@@ -121,27 +121,32 @@ def from_blobs(blobs: Sequence[bytes], dims: int) -> np.ndarray:
 
 
 LOAD_CHUNK = 65_536  # vectors read and converted at a time
+MAX_BLOCKS = 8  # blocks of added vectors kept apart before the small ones are merged
 
 
 class DenseIndex:
     """Exact nearest neighbours by cosine over the stored passage vectors, held in memory.
 
-    It catches up with the store from its change log, article by article, like the Tantivy engine:
-    the rows of changed articles are dropped and their current passages' vectors read again.
+    It catches up with the store from its change log, article by article, like the Tantivy engine: the rows
+    of changed articles are marked dead and their current passages' vectors added as a new block. Nothing is
+    copied whole on a change (at a million sentences the matrix is a gigabyte); dead rows are dropped in one
+    compaction once they are a quarter of the rows, and small blocks are merged as they accumulate.
     """
 
     def __init__(self, dims: int) -> None:
         self.dims = dims
         self.generation = -1
+        self._blocks: list[np.ndarray] = []  # float32 matrices whose rows, in order, are the rows below
         self._ids = np.zeros(0, dtype=np.int64)
-        self._matrix = np.zeros((0, dims), dtype=np.float32)
-        self._order = np.zeros(0, dtype=np.int64)  # rows sorted by passage id, for `similarity`
         self._codes = np.zeros(0, dtype=np.int32)  # each row's article, as a number
+        self._alive = np.zeros(0, dtype=bool)
+        self._order: np.ndarray | None = None  # live rows sorted by passage id, for `similarity`, made when needed
+        self._sorted_ids = np.zeros(0, dtype=np.int64)  # their ids
         self._code_of: dict[str, int] = {}
         self._scopes: dict[tuple[str, ...], np.ndarray] = {}  # scope -> which rows are inside it
 
     def __len__(self) -> int:
-        return len(self._ids)
+        return int(self._alive.sum())
 
     def load(self, rows: Iterable[tuple[int, str, bytes | None]], count: int, generation: int) -> None:
         """Hold exactly `rows` (id, article, vector), about `count` of them, read a chunk at a time into one
@@ -152,7 +157,7 @@ class DenseIndex:
         self._code_of = {}
         filled = 0
         iterator = iter(rows)
-        while chunk := [r for r in islice(iterator, LOAD_CHUNK) if r[2] is not None and len(r[2]) == self.dims * 2]:
+        while chunk := self._usable(islice(iterator, LOAD_CHUNK)):
             end = filled + len(chunk)
             if end > len(ids):  # rows were added since they were counted
                 grow = end - len(ids)
@@ -160,43 +165,66 @@ class DenseIndex:
                 matrix = np.concatenate([matrix, np.zeros((grow, self.dims), np.float32)])
             ids[filled:end] = [pid for pid, _, _ in chunk]
             codes[filled:end] = [self._code_of.setdefault(article, len(self._code_of)) for _, article, _ in chunk]
-            matrix[filled:end] = from_blobs([blob for _, _, blob in chunk], self.dims)  # type: ignore[misc]
+            matrix[filled:end] = from_blobs([blob for _, _, blob in chunk], self.dims)
             filled = end
-        self._ids, self._codes, self._matrix = ids[:filled], codes[:filled], matrix[:filled]
-        self._order = np.argsort(self._ids)
+        self._blocks = [matrix[:filled]] if filled else []
+        self._ids, self._codes, self._alive = ids[:filled], codes[:filled], np.ones(filled, dtype=bool)
+        self._changed(generation)
+
+    def replace(self, changed: set[str] | None, rows: Sequence[tuple[int, str, bytes | None]], generation: int) -> None:
+        """Drop every row of the `changed` articles (all rows if None), then add `rows` (id, article, vector)."""
+        if changed is None:
+            self._alive[:] = False
+        else:
+            gone = [self._code_of[a] for a in changed if a in self._code_of]
+            if gone:
+                self._alive &= ~np.isin(self._codes, np.array(gone, dtype=np.int32))
+        usable = self._usable(rows)
+        if usable:
+            codes = [self._code_of.setdefault(article, len(self._code_of)) for _, article, _ in usable]
+            self._blocks.append(from_blobs([b for _, _, b in usable], self.dims))
+            self._ids = np.concatenate([self._ids, np.array([pid for pid, _, _ in usable], dtype=np.int64)])
+            self._codes = np.concatenate([self._codes, np.array(codes, dtype=np.int32)])
+            self._alive = np.concatenate([self._alive, np.ones(len(usable), dtype=bool)])
+        if (~self._alive).sum() * 4 > len(self._alive):
+            self._compact()
+        elif len(self._blocks) > MAX_BLOCKS:
+            self._blocks = [self._blocks[0], np.concatenate(self._blocks[1:])]  # the first, big one stays as it is
+        self._changed(generation)
+
+    def _usable(self, rows: Iterable[tuple[int, str, bytes | None]]) -> list[tuple[int, str, bytes]]:
+        size = self.dims * 2
+        return [(pid, article, blob) for pid, article, blob in rows if blob is not None and len(blob) == size]
+
+    def _compact(self) -> None:
+        keep = self._alive
+        matrix = np.concatenate(self._blocks) if self._blocks else np.zeros((0, self.dims), np.float32)
+        self._blocks = [matrix[keep]] if keep.any() else []
+        self._ids, self._codes, self._alive = self._ids[keep], self._codes[keep], np.ones(int(keep.sum()), dtype=bool)
+
+    def _changed(self, generation: int) -> None:
+        self._order = None
         self._scopes = {}
         self.generation = generation
 
-    def replace(self, changed: set[str] | None, rows: Sequence[tuple[int, str, bytes | None]], generation: int) -> None:
-        """Drop every row of the `changed` articles (all rows if None), then add `rows` (id, article, vector).
-        Linear in the rows held and given."""
-        if changed is None:
-            keep = np.zeros(len(self._ids), dtype=bool)
-        else:
-            gone = [self._code_of[a] for a in changed if a in self._code_of]
-            keep = ~np.isin(self._codes, np.array(gone, dtype=np.int32)) if gone else np.ones(len(self._ids), dtype=bool)
-        usable = [(pid, article, blob) for pid, article, blob in rows if blob is not None and len(blob) == self.dims * 2]
-        ids = np.array([pid for pid, _, _ in usable], dtype=np.int64)
-        codes = [self._code_of.setdefault(article, len(self._code_of)) for _, article, _ in usable]
-        self._ids = np.concatenate([self._ids[keep], ids])
-        self._codes = np.concatenate([self._codes[keep], np.array(codes, dtype=np.int32)])
-        self._matrix = np.concatenate([self._matrix[keep], from_blobs([b for _, _, b in usable], self.dims)])
-        self._order = np.argsort(self._ids)
-        self._scopes = {}
-        self.generation = generation
+    def _scores(self, vector: np.ndarray) -> np.ndarray:
+        vector = vector.astype(np.float32)
+        scores = np.concatenate([block @ vector for block in self._blocks]) if self._blocks else np.zeros(0, np.float32)
+        scores[~self._alive] = -np.inf
+        return scores
 
     def search(self, vector: np.ndarray, k: int, scope: tuple[str, ...] = ()) -> list[tuple[int, float]]:
         """Up to k (passage id, cosine) pairs, best first; only of articles inside the scope's folders, if one is given."""
         if not len(self._ids) or k <= 0:
             return []
-        scores = self._matrix @ vector.astype(np.float32)
+        scores = self._scores(vector)
+        usable = self._alive
         if scope:
-            inside = self._inside(scope)
-            scores[~inside] = -np.inf
-            k = min(k, int(inside.sum()))
-            if not k:
-                return []
-        k = min(k, len(scores))
+            usable = usable & self._inside(scope)
+            scores[~usable] = -np.inf
+        k = min(k, int(usable.sum()))
+        if not k:
+            return []
         top = np.argpartition(-scores, k - 1)[:k]
         top = top[np.argsort(-scores[top], kind="stable")]
         return [(int(self._ids[i]), float(scores[i])) for i in top]
@@ -211,11 +239,19 @@ class DenseIndex:
         """Cosine of the given passages to `vector` (those the index holds)."""
         if not ids or not len(self._ids):
             return {}
-        order = self._order
+        if self._order is None:
+            live = np.flatnonzero(self._alive)
+            order = live[np.argsort(self._ids[live], kind="stable")]
+            self._order, self._sorted_ids = order, self._ids[order]
+        if not len(self._order):
+            return {}
         wanted = np.asarray(ids, dtype=np.int64)
-        spots = np.searchsorted(self._ids, wanted, sorter=order)
-        spots = np.minimum(spots, len(order) - 1)
-        rows = order[spots]
-        found = self._ids[rows] == wanted
-        scores = self._matrix[rows[found]] @ vector.astype(np.float32)
+        spots = np.minimum(np.searchsorted(self._sorted_ids, wanted), len(self._order) - 1)
+        found = self._sorted_ids[spots] == wanted
+        rows = self._order[spots[found]]
+        if not len(rows):
+            return {}
+        starts = np.cumsum([0] + [len(b) for b in self._blocks])
+        block_of = np.searchsorted(starts, rows, side="right") - 1
+        scores = np.stack([self._blocks[b][r - starts[b]] for b, r in zip(block_of, rows, strict=True)]) @ vector.astype(np.float32)
         return {int(pid): float(s) for pid, s in zip(wanted[found], scores, strict=True)}

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from index.corpus import Corpus, CorpusConfig
-from index.semantic import MODEL_DIR, DenseIndex, StaticEmbedder, load_embedder, to_blob
+from index.semantic import MODEL_DIR, DenseIndex, StaticEmbedder, from_blobs, load_embedder, to_blob
 
 REFERENCE = Path(__file__).parent / "data" / "minilm_reference.json"
 
@@ -142,3 +142,44 @@ def test_dense_index_replaces_rows_by_article() -> None:
     index.replace({"b"}, [(4, "b", up)], generation=2)
     assert sorted(pid for pid, _ in index.search(np.array([1.0, 0.0]), 5)) == [1, 4]
     assert index.similarity(np.array([1.0, 0.0]), [4, 2, 99]) == {4: 1.0}
+
+
+def test_dense_index_agrees_with_brute_force_through_many_changes() -> None:
+    """Rows marked dead, blocks added and merged, compactions: search, scopes and similarity stay exact."""
+    rng = np.random.default_rng(4)
+    dims, next_id = 8, 1
+    truth: dict[str, list[tuple[int, np.ndarray]]] = {}
+
+    def article_rows(article: str) -> list[tuple[int, str, bytes]]:
+        nonlocal next_id
+        rows = []
+        for _ in range(int(rng.integers(1, 6))):
+            vector = rng.normal(size=dims)
+            vector /= np.linalg.norm(vector)
+            rows.append((next_id, article, to_blob(vector)))
+            next_id += 1
+        truth[article] = [(pid, from_blobs([blob], dims)[0]) for pid, _, blob in rows]
+        return rows
+
+    index = DenseIndex(dims)
+    names = [f"{desk}/{n}.txt" for desk in ("sport", "tech") for n in range(30)]
+    first = [row for name in names for row in article_rows(name)]
+    index.load(iter(first), len(first) - 3, generation=0)  # fewer counted than there are: it grows
+    for step in range(40):
+        changed = set(rng.choice(names, size=int(rng.integers(1, 5)), replace=False))
+        for gone in [a for a in changed if rng.random() < 0.3]:
+            truth.pop(gone, None)
+            changed.discard(gone)
+            index.replace({gone}, [], generation=step)
+        index.replace(changed, [row for a in sorted(changed) for row in article_rows(a)], generation=step)
+        query = rng.normal(size=dims)
+        live = [(pid, float(v @ query), a) for a, rows in truth.items() for pid, v in rows]
+        for scope in ((), ("tech",)):
+            expected = sorted((s, pid) for pid, s, a in live if not scope or a.startswith("tech/"))[::-1][:7]
+            got = index.search(query, 7, scope)
+            assert [pid for pid, _ in got] == [pid for _, pid in expected]
+            assert [s for _, s in got] == pytest.approx([s for s, _ in expected], abs=1e-3)
+        some = [pid for pid, _, _ in live[:5]] + [10_000]
+        assert index.similarity(query, some) == pytest.approx({pid: s for pid, s, _ in live[:5]}, abs=1e-3)
+        assert len(index) == len(live)
+    assert len(index._blocks) <= 9  # small blocks were merged along the way
