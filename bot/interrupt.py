@@ -1,7 +1,9 @@
 """Ctrl-C and SIGTERM as one exception, so each command can say what it kept and exit 130 or 143.
 
-The exception derives from BaseException, like KeyboardInterrupt: `except Exception` blocks do not
-swallow it, and the store's transactions roll back on it, so nothing half-written is committed.
+The exception derives from SystemExit, a BaseException: `except Exception` blocks do not swallow it, and
+the store's transactions roll back on it, so nothing half-written is committed. Event loops that catch
+everything else while serving a connection still let SystemExit through (waitress's does, for
+KeyboardInterrupt and SystemExit only): a SIGTERM that lands while the HTTP server reads a request stops it.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from types import FrameType
 SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
 
-class Interrupted(BaseException):  # noqa: N818 - named like KeyboardInterrupt, which it stands beside
+class Interrupted(SystemExit):  # noqa: N818 - named like KeyboardInterrupt, which it stands beside
     """The process was asked to stop by `signum`; `kept` says what survives, for the one line printed."""
 
     def __init__(self, signum: int, kept: str = "") -> None:

@@ -22,7 +22,8 @@ from .engine import BM25Params, Engine, RankBM25Engine, Scope
 from .ingest import VECTORS_META, IndexPlan, plan_files, plan_index, run_index
 from .models import Found, Hit, IndexReport, Source, UnknownScope, folders_of
 from .search import Searcher, SearchResult, SearchSettings
-from .semantic import MODEL_DIR, DenseIndex, Embedder, load_embedder, to_blob
+from .ann import ANN_FROM, TRAIN_SAMPLE, AnnIndex
+from .semantic import MODEL_DIR, DenseIndex, Embedder, VectorIndex, from_blobs, load_embedder, to_blob
 from .store import ReadOnlyStore, Store
 from .synonyms import Synonyms
 from .tantivy_engine import EngineBusy, EngineUnusable, TantivyEngine
@@ -52,6 +53,12 @@ class CorpusConfig:
     search: SearchSettings = SearchSettings()
     semantic: bool = True  # hybrid BM25 + embedding search; falls back to BM25 alone if the model cannot load
     model: Path = MODEL_DIR
+    ann_from: int = ANN_FROM  # sentences from which the vector index is approximate and kept on disk
+
+
+def vectors_folder(db_path: Path) -> Path:
+    """Where the approximate vector index of a database lives: beside it."""
+    return db_path.with_name(db_path.name + ".vectors")
 
 
 def engine_folder(db_path: Path) -> Path:
@@ -90,7 +97,7 @@ class Corpus:
         self.semantic_problem: str | None = None  # why semantic search is off although it was asked for
         if config.semantic:
             self.embedder, self.semantic_problem = load_embedder(config.model)
-        self._dense: DenseIndex | None = None
+        self._dense: DenseIndex | AnnIndex | None = None
 
     @classmethod
     def open(cls, config: CorpusConfig) -> Corpus:
@@ -219,10 +226,13 @@ class Corpus:
             return self._searcher
 
     def sync_engine(self) -> None:
-        """Bring the search engine's index on disk up to date with the store now, rather than at the first question.
-        (The in-memory vector index is built by the process that answers, when it first answers.)"""
+        """Bring the search engine's index on disk up to date with the store now, rather than at the first question,
+        and the approximate vector index when there is one. (An exact, in-memory vector index is read by the
+        process that answers, when it first answers.)"""
         with self._lock:
             self._current_engine()
+            if self.embedder is not None and self.store.counts()[1] >= self.config.ann_from:
+                self._current_dense()
 
     def _current_engine(self) -> tuple[Engine, bool]:
         """The engine, caught up with the store if it could be; and whether it was."""
@@ -270,12 +280,15 @@ class Corpus:
             return self._rank_bm25()
         return self._tantivy
 
-    def _current_dense(self) -> DenseIndex | None:
-        """The in-memory vector index, caught up with the store from its change log."""
+    def _current_dense(self) -> VectorIndex | None:
+        """The vector index, caught up with the store from its change log: exact and in memory for up to
+        ANN_FROM sentences, approximate and on disk (index/ann.py) past that."""
         if self.embedder is None:
             return None
         with self._search_lock:
-            if self._dense is None:
+            if self.store.counts()[1] >= self.config.ann_from:
+                return self._current_ann()
+            if not isinstance(self._dense, DenseIndex):
                 self._dense = DenseIndex(self.embedder.dims)
                 generation = self.store.generation
                 self._dense.load(self.store.iter_vectors(), self.store.counts()[1], generation)
@@ -284,6 +297,37 @@ class Corpus:
                 if generation != self._dense.generation:
                     self._dense.replace(changed, list(self.store.iter_vectors(changed)), generation)
             return self._dense
+
+    def _current_ann(self) -> AnnIndex:
+        """The approximate vector index: opened from its folder, or built from the store; then caught up, and
+        written back when enough changed and this process may write (as the Tantivy index)."""
+        assert self.embedder is not None
+        ann = self._dense if isinstance(self._dense, AnnIndex) else None
+        folder = vectors_folder(self.config.db_path)
+        if ann is None:
+            self._dense = None  # the exact index's memory goes before the approximate one is built
+            ann = AnnIndex(self.embedder.dims, self.embedder.version, self.store.vectors)
+            if not ann.open(folder):
+                logger.info("building the approximate vector index of %d sentences", self.store.counts()[1])
+                generation = self.store.generation
+                sample = from_blobs(self.store.sample_vectors(TRAIN_SAMPLE), self.embedder.dims)
+                ann.build(sample, self.store.iter_vectors(), generation)
+        generation, changed = self.store.changes_since(ann.generation)
+        if generation != ann.generation:
+            ann.replace(changed, self.store.iter_vectors(changed), generation)
+        self._dense = ann
+        if ann.needs_saving and not self.store.read_only:
+            try:
+                self._process_lock.acquire(timeout=0)
+            except Timeout:
+                return ann  # another process is indexing; its own run writes the folder
+            try:
+                ann.save(folder)
+            except OSError as error:
+                logger.warning("could not write the vector index to %s (%s); it is caught up again at the next start", folder, error)
+            finally:
+                self._process_lock.release()
+        return ann
 
     def search(self, question: str, k: int, context: int = 0, scope: Scope = ()) -> tuple[Hit, ...]:
         return self.ask(question, k, context, scope).hits

@@ -23,7 +23,7 @@ from typing import Literal
 from .analysis import Analyzer, normalise
 from .engine import Engine, Scope, lucene_idf
 from .models import Hit, Passage, Source, in_scope
-from .semantic import DenseIndex, Embedder
+from .semantic import Embedder, VectorIndex
 from .store import Store
 from .synonyms import Phrase, Synonyms
 
@@ -131,7 +131,7 @@ class Searcher:
         synonyms: Synonyms | None = None,
         settings: SearchSettings = SearchSettings(),
         embedder: Embedder | None = None,
-        dense: DenseIndex | None = None,
+        dense: VectorIndex | None = None,
     ) -> None:
         self.store = store
         self.engine = engine

@@ -120,6 +120,16 @@ def from_blobs(blobs: Sequence[bytes], dims: int) -> np.ndarray:
     return np.frombuffer(b"".join(blobs), dtype=VECTOR_DTYPE).reshape(len(blobs), dims).astype(np.float32)
 
 
+class VectorIndex(Protocol):
+    """What search needs of a vector index: exact (`DenseIndex`) or approximate (`ann.AnnIndex`)."""
+
+    generation: int
+
+    def search(self, vector: np.ndarray, k: int, scope: tuple[str, ...] = ()) -> list[tuple[int, float]]: ...
+
+    def similarity(self, vector: np.ndarray, ids: Sequence[int]) -> dict[int, float]: ...
+
+
 LOAD_CHUNK = 65_536  # vectors read and converted at a time
 MAX_BLOCKS = 8  # blocks of added vectors kept apart before the small ones are merged
 

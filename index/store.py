@@ -328,6 +328,20 @@ class Store:
         for article_id in sorted(set(article_ids)):
             yield from self.db.conn.execute("select id, article_id, vector from passages where article_id = ?", [article_id])
 
+    def vectors(self, ids: Sequence[int]) -> dict[int, bytes]:
+        """The stored vectors of the given passages (those that have one)."""
+        wanted = list(dict.fromkeys(ids))
+        if not wanted:
+            return {}
+        rows = self.db.execute(f"select id, vector from passages where id in ({_marks(wanted)}) and vector is not null", wanted)
+        return dict(rows.fetchall())
+
+    def sample_vectors(self, limit: int) -> list[bytes]:
+        """Up to `limit` stored vectors spread over the store, to learn the approximate index's clusters from."""
+        step = max(self.counts()[1] // max(limit, 1), 1)
+        rows = self.db.execute("select vector from passages where vector is not null and id % ? = 0 limit ?", [step, limit])
+        return [row[0] for row in rows]
+
     def without_vectors(self, limit: int) -> list[tuple[int, str, str]]:
         """Up to `limit` (passage id, article id, text) of passages that have no vector yet."""
         return self.db.execute("select id, article_id, text from passages where vector is null limit ?", [limit]).fetchall()

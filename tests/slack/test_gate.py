@@ -37,3 +37,24 @@ def test_signed_bodies_must_have_the_shape_of_slack_requests() -> None:
     assert check_body(payload.encode(), form).reason == "payload is not a JSON object"  # type: ignore[union-attr]
     assert check_body(b"ssl_check=1&token=x", form) is None
     assert check_body(b"q=anything", form).status == 400  # type: ignore[union-attr]
+
+
+def test_a_signal_during_a_request_is_not_swallowed_by_the_server_loop() -> None:
+    """waitress handles each connection event inside `except: handle_error()`, letting only KeyboardInterrupt and
+    SystemExit through: a SIGTERM landing there must still stop `quotebot serve`."""
+    import signal
+
+    import pytest
+    from waitress import wasyncore
+
+    from bot.interrupt import Interrupted
+
+    class Reading:
+        def handle_read_event(self) -> None:
+            raise Interrupted(signal.SIGTERM)
+
+        def handle_error(self) -> None:
+            raise AssertionError("swallowed as an ordinary error")
+
+    with pytest.raises(Interrupted):
+        wasyncore.read(Reading())
