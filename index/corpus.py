@@ -232,6 +232,8 @@ class Corpus:
         with self._lock:
             self._current_engine()
             if self.embedder is not None and self.store.counts()[1] >= self.config.ann_from:
+                if self._writer is not None:  # the writer's page cache is not needed while the vectors are indexed
+                    self._writer.db.execute("PRAGMA shrink_memory")
                 self._current_dense()
 
     def _current_engine(self) -> tuple[Engine, bool]:
