@@ -34,8 +34,19 @@ class Interrupted(SystemExit):  # noqa: N818 - named like KeyboardInterrupt, whi
         return signal.Signals(self.signum).name
 
 
+_received: list[int] = []  # the signals received inside `interrupts_raise`
+
+
 def _raise(signum: int, frame: FrameType | None) -> None:
+    _received.append(signum)
     raise Interrupted(signum)
+
+
+def raise_if_signalled() -> None:
+    """Raise Interrupted again for a signal that a library caught and ended on quietly (waitress's server loop
+    returns on SystemExit): the command still says what it kept and exits 130 or 143."""
+    if _received:
+        raise Interrupted(_received[-1])
 
 
 @contextmanager
@@ -44,6 +55,7 @@ def interrupts_raise() -> Iterator[None]:
     if threading.current_thread() is not threading.main_thread():
         yield
         return
+    _received.clear()
     previous = {s: signal.signal(s, _raise) for s in SIGNALS}
     try:
         yield

@@ -158,9 +158,9 @@ def test_a_killed_worker_does_not_stop_the_run(archive: Path, tmp_path: Path) ->
 def test_a_full_disk_stops_the_run_with_one_line_and_keeps_what_was_committed(archive: Path, tmp_path: Path) -> None:
     db = tmp_path / "q.db"
 
-    def small_disk() -> None:  # files this process writes may not grow past 4 MB: as a disk that fills up
+    def small_disk() -> None:  # files this process writes may not grow past 8 MB (a commit of 1,000 articles is about 5): as a disk that fills up
         signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
-        resource.setrlimit(resource.RLIMIT_FSIZE, (4 * 1024 * 1024, resource.RLIM_INFINITY))
+        resource.setrlimit(resource.RLIMIT_FSIZE, (8 * 1024 * 1024, resource.RLIM_INFINITY))
 
     full = run(archive, db, "index", preexec_fn=small_disk)
     assert full.returncode == 1

@@ -16,6 +16,7 @@ from slack_sdk.errors import SlackApiError
 from waitress.server import create_server
 
 from ..config import ConfigError, Settings
+from ..interrupt import raise_if_signalled
 from .gate import Refusal, check_body, check_signature
 
 logger = logging.getLogger(__name__)
@@ -251,6 +252,7 @@ def serve_http(app: App, settings: Settings, link: SlackLink, ready: Callable[[s
         server.serve_forever()
     finally:  # stopped by a signal: no new connections, and requests in progress get a few seconds
         server.close()
+    raise_if_signalled()  # waitress ends its loop quietly on the signal's SystemExit
 
 
 def serve_socket_mode(app: App, app_token: str) -> None:
