@@ -102,7 +102,7 @@ def main() -> None:
         for name in ("dev", "test", "test-new"):
             print(table(f"eval/{name}.jsonl", load_gold(ROOT / "eval" / f"{name}.jsonl"), news, 5), end="\n\n")
         if WIKIQA.exists():
-            from bench.wikiqa import convert
+            from wikiqa import convert  # beside this script, which is run as `python bench/ablation.py`
 
             convert(WIKIQA, Path(tmp) / "wikiqa")
             wiki = open_corpus(Path(tmp) / "wikiqa" / "articles", Path(tmp) / "wiki.db")
