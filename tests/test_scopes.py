@@ -164,3 +164,14 @@ def test_channel_scopes_file_is_read_on_change_and_a_bad_one_keeps_the_last_good
         ChannelScopes(tmp_path).load()  # at start there is nothing good to keep: the error is raised
     with pytest.raises(ScopesError, match="unknown section"):
         parse_scopes("[channel]\nC1 = 'sport'\n")
+
+
+def test_serve_refuses_a_bad_scopes_file_at_start_in_one_line(archive: Path) -> None:
+    (archive / "scopes.toml").write_text('[channels]\nCSPORT = 7\n', encoding="utf-8")
+    env = {"SLACK_BOT_TOKEN": "xoxb-test", "SLACK_SIGNING_SECRET": "s" * 32, "SLACK_API_URL": "http://127.0.0.1:9/api/"}
+    result = quotebot("serve", data=archive, env=env)
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert result.stderr.strip().splitlines()[-1] == (
+        f"Error: {archive / 'scopes.toml'}: channel CSPORT must name a folder (\"sport\") or a list of folders, not 7; "
+        "fix it, or remove it to search every folder from every channel"
+    )
