@@ -319,28 +319,31 @@ def run_index(
     if embedder is None and plan.files:
         store.set_meta(VECTORS_META, "")
     prepared = _prepared(plan, analyzer or Analyzer(), embedder, workers if workers is not None else (os.cpu_count() or 1))
-    for batch in _batches(prepared, commit_seconds):
-        with store.transaction():  # whole articles only: a batch commits together or not at all
-            good = []
-            for path, ready in batch:
-                aid = ready.article_id
-                if ready.error is not None or ready.source is None or ready.state is None:
-                    reason = ready.error or "unreadable"
-                    if aid in stored:
-                        reason += "; the version indexed earlier stays"
-                    skipped.append(SkippedFile(aid, reason))
-                    logger.warning("skipped %s: %s", aid, reason)
-                    _remember_skipped(store, path, aid, reason)
-                else:
-                    good.append((ready.source, ready.state, ready.sentences))
-                    warnings.extend(ready.warnings)
-                    (updated if aid in stored else added).append(aid)
-            copies += store.put_articles(good).copies
-        if on_file:
-            for path, _ in batch:
-                on_file(path)
-        if cancelled():
-            raise IndexCancelled(f"stopped after {len(added) + len(updated)} articles")
+    try:
+        for batch in _batches(prepared, commit_seconds):
+            with store.transaction():  # whole articles only: a batch commits together or not at all
+                good = []
+                for path, ready in batch:
+                    aid = ready.article_id
+                    if ready.error is not None or ready.source is None or ready.state is None:
+                        reason = ready.error or "unreadable"
+                        if aid in stored:
+                            reason += "; the version indexed earlier stays"
+                        skipped.append(SkippedFile(aid, reason))
+                        logger.warning("skipped %s: %s", aid, reason)
+                        _remember_skipped(store, path, aid, reason)
+                    else:
+                        good.append((ready.source, ready.state, ready.sentences))
+                        warnings.extend(ready.warnings)
+                        (updated if aid in stored else added).append(aid)
+                copies += store.put_articles(good).copies
+            if on_file:
+                for path, _ in batch:
+                    on_file(path)
+            if cancelled():
+                raise IndexCancelled(f"stopped after {len(added) + len(updated)} articles")
+    finally:  # stop the workers here and now, not whenever (and in whichever thread) the generator is collected
+        prepared.close()
     for aid in plan.removed:
         store.remove_article(aid)
     if plan.whole_folder:

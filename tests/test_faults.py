@@ -188,8 +188,10 @@ def test_two_index_runs_at_once_one_waits_and_nothing_is_written_twice(archive: 
     assert_whole(archive, db, FILES).close()
 
 
-def test_questions_during_an_index_run_are_answered_at_once_from_what_is_committed(archive: Path, tmp_path: Path) -> None:
+def test_questions_during_an_index_run_are_answered_at_once_from_what_is_committed(tmp_path: Path) -> None:
     db = tmp_path / "q.db"
+    archive, files = tmp_path / "big", 5 * FILES  # a run of several seconds, so that several questions land in it
+    make_corpus(archive, files)
     indexing = start(archive, db, "index")
     assert wait_until_stored(indexing, db, 100)
     asked = 0
@@ -204,8 +206,8 @@ def test_questions_during_an_index_run_are_answered_at_once_from_what_is_committ
     out, err = indexing.communicate(timeout=300)
     assert indexing.returncode == 0, err
     assert asked >= 2
-    assert f"({FILES} added" in out  # the questions indexed nothing themselves
-    assert_whole(archive, db, FILES).close()
+    assert f"({files} added" in out  # the questions indexed nothing themselves
+    assert_whole(archive, db, files).close()
 
 
 def test_a_damaged_engine_folder_is_rebuilt_from_the_store(seeds_dir: Path, tmp_path: Path) -> None:
