@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import textwrap
+from collections.abc import Callable
 from typing import Any
 
 from index.models import Hit, Source
@@ -66,14 +67,16 @@ def render_text(answer: Answer, width: int = 100, dim: bool = False) -> str:
     return "\n\n".join(blocks)
 
 
-def also_lines(hit: Hit) -> list[str]:
-    """'Also filed as' (the same story under other file names) and 'Also reported by' (other articles carrying
-    the sentence), each source once, never repeating the quote's own source."""
+def also_lines(
+    hit: Hit, file: Callable[[Source], str] = lambda s: s.article_id, source: Callable[[Source], str] = source_line
+) -> list[str]:
+    """'Also filed as' (the same story under other file names, each shown by `file`) and 'Also reported by' (other
+    articles carrying the sentence, each shown by `source`), each once, never repeating the quote's own source."""
     lines = []
-    filed = list(dict.fromkeys(s.article_id for s in hit.filed_as if s.article_id != hit.source.article_id))
+    filed = list(dict.fromkeys(file(s) for s in hit.filed_as if s.article_id != hit.source.article_id))
     if filed:
         lines.append(f"Also filed as: {', '.join(filed)}")
-    others = list(dict.fromkeys(source_line(s) for s in hit.also_in if s.article_id != hit.source.article_id))
+    others = list(dict.fromkeys(source(s) for s in hit.also_in if s.article_id != hit.source.article_id))
     if others:
         lines.append(f"Also reported by: {'; '.join(others)}")
     return lines

@@ -57,7 +57,7 @@ class AnnIndex:
         self._ids = np.zeros(0, dtype=np.int64)  # the rows held, and their articles as numbers
         self._codes = np.zeros(0, dtype=np.int32)
         self._code_of: dict[str, int] = {}
-        self._scopes: dict[tuple[str, ...], tuple[np.ndarray, faiss.IDSelectorBitmap]] = {}
+        self._scopes: dict[tuple[str, ...], tuple[int, np.ndarray, faiss.IDSelectorBitmap]] = {}
         self.unsaved = 0  # rows added or removed since the folder was written
 
     def __len__(self) -> int:
@@ -138,9 +138,10 @@ class AnnIndex:
             ids = self._ids[np.isin(self._codes, np.array(wanted, dtype=np.int32))]
             bitmap = np.zeros(int(self._ids.max(initial=0)) // 8 + 1, dtype=np.uint8)
             np.bitwise_or.at(bitmap, ids >> 3, (1 << (ids & 7)).astype(np.uint8))
-            self._scopes[scope] = (bitmap, faiss.IDSelectorBitmap(len(bitmap) * 8, faiss.swig_ptr(bitmap)))
-        bitmap, selector = self._scopes[scope]
-        return int(np.unpackbits(bitmap).sum()), selector
+            # (the bitmap is kept with its selector, which only points at it)
+            self._scopes[scope] = (len(ids), bitmap, faiss.IDSelectorBitmap(len(bitmap) * 8, faiss.swig_ptr(bitmap)))
+        count, _, selector = self._scopes[scope]
+        return count, selector
 
     def similarity(self, vector: np.ndarray, ids: Sequence[int]) -> dict[int, float]:
         """Exact cosine of the given passages to `vector`, from their stored vectors."""

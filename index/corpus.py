@@ -18,11 +18,11 @@ from pathlib import Path
 from filelock import FileLock, Timeout
 
 from .analysis import ANALYSIS_VERSION, Analyzer
+from .ann import ANN_FROM, TRAIN_SAMPLE, AnnIndex
 from .engine import BM25Params, Engine, RankBM25Engine, Scope
 from .ingest import VECTORS_META, IndexPlan, plan_files, plan_index, run_index
 from .models import Found, Hit, IndexReport, Source, UnknownScope, folders_of
 from .search import Searcher, SearchResult, SearchSettings
-from .ann import ANN_FROM, TRAIN_SAMPLE, AnnIndex
 from .semantic import MODEL_DIR, DenseIndex, Embedder, VectorIndex, from_blobs, load_embedder, to_blob
 from .store import ReadOnlyStore, Store
 from .synonyms import Synonyms

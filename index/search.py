@@ -324,20 +324,20 @@ class Searcher:
                 break
         members = self.store.group_articles(p.group_id for _, p in chosen)
         mates = self.store.story_mates({p.article_id for _, p in chosen})
+        stories = []  # each quote's story: every file holding it
         for i, (score, passage) in enumerate(chosen):
-            first = min([passage.article_id, *(a for a in mates.get(passage.article_id, ()) if in_scope(a, scope))])
+            story = {passage.article_id, *mates.get(passage.article_id, ())}
+            first = min(a for a in story if a == passage.article_id or in_scope(a, scope))
             if first != passage.article_id:
                 chosen[i] = (score, self.store.group_passage(passage.group_id, first) or passage)
-        mates = self.store.story_mates({p.article_id for _, p in chosen})
-        article_ids = {p.article_id for _, p in chosen} | {a for ids in members.values() for a in ids}
-        article_ids |= {a for ids in mates.values() for a in ids}
+            stories.append(story)
+        article_ids = {a for story in stories for a in story} | {a for ids in members.values() for a in ids}
         sources = self.store.sources(article_ids)
         hits = []
-        for score, passage in chosen:
+        for (score, passage), story in zip(chosen, stories, strict=True):
             source = sources[passage.article_id]
-            same_story = set(mates.get(passage.article_id, ()))
-            others = sorted((same_story | set(members.get(passage.group_id, ()))) - {passage.article_id})
-            filed = [sources[a] for a in others if a in sources and (a in same_story or refiled(source, sources[a]))]
+            others = sorted((story | set(members.get(passage.group_id, ()))) - {passage.article_id})
+            filed = [sources[a] for a in others if a in sources and (a in story or refiled(source, sources[a]))]
             hit = Hit(
                 passage=passage,
                 source=source,
@@ -355,7 +355,9 @@ class Searcher:
 def refiled(source: Source, other: Source) -> bool:
     """Whether another file is a version of the same story: same headline and outlet (a re-filed story with a
     sentence changed). It is listed as filed-as, so that the answer never repeats its own headline as another report."""
-    return bool(source.title) and (other.title or "").casefold() == (source.title or "").casefold() and other.outlet == source.outlet
+    if source.title is None or other.title is None:
+        return False
+    return other.title.casefold() == source.title.casefold() and other.outlet == source.outlet
 
 
 @dataclass(frozen=True)

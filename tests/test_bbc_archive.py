@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import hashlib
-import random
-import re
 from collections import defaultdict
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from bench.scale import questions
 from bot.core import Answerer
 from bot.render import render_text
 from index.corpus import Corpus, CorpusConfig
@@ -30,19 +29,6 @@ def bbc(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Corpus]:
     corpus.close()
 
 
-def questions(count: int, seed: int = 7) -> list[str]:
-    """Words taken from the archive's own sentences, so that most have answers in it (some in duplicate files)."""
-    rng = random.Random(seed)
-    files = sorted(BBC.rglob("*.txt"))
-    asked: list[str] = []
-    while len(asked) < count:
-        sentence = rng.choice(rng.choice(files).read_text(encoding="utf-8", errors="replace").split(". "))
-        words = re.findall(r"[A-Za-z][A-Za-z'-]{3,}", sentence)
-        if len(words) >= 4:
-            asked.append(" ".join(rng.sample(words, 4)))
-    return asked
-
-
 def test_every_byte_identical_pair_is_one_story(bbc: Corpus) -> None:
     by_content: dict[str, list[str]] = defaultdict(list)
     for path in sorted(BBC.rglob("*.txt")):
@@ -58,7 +44,7 @@ def test_every_byte_identical_pair_is_one_story(bbc: Corpus) -> None:
 def test_answers_show_their_file_and_never_repeat_their_headline_as_an_also(bbc: Corpus) -> None:
     answerer = Answerer(bbc.find, bbc.article_count)
     filed = 0
-    for question in questions(150):
+    for question in questions(150, seed=7, archive=BBC):  # words of its own sentences: most have answers
         answer = answerer.answer(question)
         text = render_text(answer, width=10_000)
         for hit, block in zip(answer.hits, text.split("\n\n")[-len(answer.hits):] if answer.hits else [], strict=True):

@@ -7,7 +7,7 @@ from typing import Any
 from index.models import Hit, Source
 
 from ..core import Answer
-from ..render import NOT_SURE, no_answer_text, render_text, scope_name
+from ..render import NOT_SURE, also_lines, no_answer_text, render_text, scope_name
 from .parse import escape
 
 SECTION_CHARS = 3000
@@ -64,12 +64,8 @@ def _quote_blocks(hit: Hit) -> list[dict[str, Any]]:
     elements = [{"type": "mrkdwn", "text": _clip(f"— {source_mrkdwn(hit.source)}", SECTION_CHARS)}]
     if hit.source.title or hit.source.url:  # otherwise the source line is the file already
         elements.append({"type": "mrkdwn", "text": path_mrkdwn(hit.source)})
-    filed = list(dict.fromkeys(path_mrkdwn(s) for s in hit.filed_as if s.article_id != hit.source.article_id))
-    if filed:
-        elements.append({"type": "mrkdwn", "text": _clip("Also filed as: " + ", ".join(filed), SECTION_CHARS)})
-    others = list(dict.fromkeys(_with_path(s) for s in hit.also_in if s.article_id != hit.source.article_id))
-    if others:
-        elements.append({"type": "mrkdwn", "text": _clip("Also reported by: " + "; ".join(others), SECTION_CHARS)})
+    for line in also_lines(hit, path_mrkdwn, _with_path):
+        elements.append({"type": "mrkdwn", "text": _clip(line, SECTION_CHARS)})
     return [
         {"type": "section", "text": {"type": "mrkdwn", "text": _clip(quote, SECTION_CHARS)}},
         {"type": "context", "elements": elements},
