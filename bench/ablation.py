@@ -26,7 +26,7 @@ from index.synonyms import Synonyms
 
 ROOT = Path(__file__).resolve().parent.parent
 WIKIQA = ROOT.parent / "shared" / "benchmarks" / "wikiqa-dev" / "WikiQA-dev.tsv"
-NEVER = dict(off_topic_cosine=-1.0, off_topic_coverage=-1.0, confident_cosine=-1.0)  # answer every question
+NEVER = dict(off_topic_cosine=-1.0, off_topic_coverage=-1.0, confident_cosine=-1.0, deep_off_topic_cosine=-1.0, deep_confident_cosine=-1.0)  # answer every question
 Search = Callable[[str, int], Found]
 
 
@@ -47,10 +47,12 @@ def variants(corpus: Corpus) -> list[tuple[str, Search]]:
     base = corpus.searcher
     default = SearchSettings()
 
-    def make(settings: SearchSettings, semantic: bool = True, synonyms: Synonyms | None = None, names: bool = True) -> Search:
+    def make(
+        settings: SearchSettings, semantic: bool = True, synonyms: Synonyms | None = None, names: bool = True, deep: bool = True
+    ) -> Search:
         searcher = Searcher(
             corpus.store, base.engine, corpus.analyzer, synonyms or corpus.synonyms, settings,
-            corpus.embedder if semantic else None, base.dense if semantic else None,
+            corpus.embedder if semantic else None, base.dense if semantic else None, corpus.deep if deep else None,
         )
         if not names:
             searcher.has_unknown_name = lambda question: False  # type: ignore[method-assign]
@@ -65,14 +67,17 @@ def variants(corpus: Corpus) -> list[tuple[str, Search]]:
         ("plain rank-bm25 (BM25Okapi, stopwords, no stemming)", plain_bm25(corpus)),
         ("BM25 + rules, old decline gate (QUOTEBOT_SEMANTIC=off)", make(default, semantic=False)),
         ("BM25 + rules, never declining", make(replace(default, min_known_share=0, min_coverage=0), semantic=False)),
-        ("semantic only, never declining", make(replace(default, lexical_weight=0, **NEVER))),
-        ("hybrid, never declining", make(replace(default, **NEVER))),
-        ("hybrid, new decision (default)", make(default)),
+        ("static model only, never declining", make(replace(default, lexical_weight=0, **NEVER), deep=False)),
+        ("transformer only, never declining", make(replace(default, deep_weight=1.0, **NEVER))),
+        ("static hybrid, never declining", make(replace(default, **NEVER), deep=False)),
+        ("static hybrid, its decision (QUOTEBOT_RERANK=off)", make(default, deep=False)),
+        ("transformer re-ranking, never declining", make(replace(default, **NEVER))),
+        ("transformer re-ranking, new decision (default)", make(default)),
         ("  without the unknown-name rule", make(default, names=False)),
         ("  without word-order preference", make(replace(default, order_weight=0))),
         ("  without restatement penalty", make(replace(default, restatement_penalty=1))),
         ("  without synonyms", make(default, synonyms=Synonyms.none())),
-        ("  with equal weights at RRF k = 60", make(replace(default, rrf_k=60))),
+        ("  static hybrid with equal weights at RRF k = 60", make(replace(default, rrf_k=60), deep=False)),
     ]
 
 

@@ -35,6 +35,10 @@ import threading
 import time
 from itertools import accumulate
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from index.corpus import Corpus, CorpusConfig
 
 ROOT = Path(__file__).resolve().parent.parent
 CORPORA = ROOT / "bench" / "corpora"
@@ -189,24 +193,31 @@ def disk_mb(paths: list[Path]) -> float:
 # -- workers (each in its own process) --------------------------------------------------------
 
 
-def setup(name: str) -> tuple[str, bool]:
-    """'tantivy', 'tantivy+semantic', 'rank-bm25' -> (engine, semantic search on)."""
+READ_SECONDS = 60.0  # how long the transformer reads in the +rerank setup before the rest gets placeholders (--read-seconds)
+
+
+def config(data: Path, db: Path, name: str) -> CorpusConfig:
+    """'tantivy' (BM25 alone), 'tantivy+semantic' (static model), 'tantivy+rerank' (and the transformer), 'rank-bm25'."""
+    from index.corpus import CorpusConfig
+
     engine, _, extra = name.partition("+")
-    return engine, extra == "semantic"
+    return CorpusConfig(folder=data, db_path=db, engine=engine, semantic=bool(extra), deep=extra == "rerank")
 
 
-def worker_ingest(data: Path, db: Path, name: str) -> dict[str, float]:
-    from index.corpus import Corpus, CorpusConfig
+def worker_ingest(data: Path, db: Path, name: str, read_seconds: float = READ_SECONDS) -> dict[str, float]:
+    """Indexing, end to end; with +rerank, then the transformer's reading for `read_seconds`, whose rate is reported.
+    Sentences it has not read by then get random unit vectors, so that every question is re-ranked while serving:
+    the time that takes does not depend on the vectors' values (they are placeholders, not answers)."""
+    from index.corpus import Corpus
 
-    engine, semantic = setup(name)
-    corpus = Corpus.open(CorpusConfig(folder=data, db_path=db, engine=engine, semantic=semantic))
+    corpus = Corpus.open(config(data, db, name))
     with TreeMemory() as memory:
         started = time.perf_counter()
-        report = corpus.index()
+        report = corpus.index(deep=False)
         stored = time.perf_counter()
         corpus.sync_engine()
         built = time.perf_counter()
-    return {
+    result = {
         "sentences": report.sentences,
         "copies": report.copies,
         "ingest_s": built - started,
@@ -215,15 +226,35 @@ def worker_ingest(data: Path, db: Path, name: str) -> dict[str, float]:
         "peak_mb": peak_rss_mb(),
         "tree_mb": memory.peak_mb,
     }
+    if corpus.deep is not None:
+        started = time.perf_counter()
+        corpus.index(deep_seconds=read_seconds)
+        done, total = corpus.deep_missing() or (report.sentences, report.sentences)
+        result["read_rate"] = done / (time.perf_counter() - started)
+        result["read_share"] = done / max(total, 1)
+        placeholders(corpus)
+    return result
+
+
+def placeholders(corpus: Corpus) -> None:
+    import numpy as np
+
+    from index.semantic import to_blob
+
+    writer = corpus._writing_store()
+    rng = np.random.default_rng(3)
+    while batch := writer.without_deep_vectors(50_000):
+        vectors = rng.standard_normal((len(batch), 384)).astype(np.float32)
+        vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+        writer.set_deep_vectors([(pid, to_blob(v)) for (pid, _, _), v in zip(batch, vectors, strict=True)])
 
 
 def worker_serve(data: Path, db: Path, name: str) -> dict[str, float]:
     from bot.core import Answerer
-    from index.corpus import Corpus, CorpusConfig
+    from index.corpus import Corpus
 
-    engine, semantic = setup(name)
     started = time.perf_counter()
-    corpus = Corpus.open(CorpusConfig(folder=data, db_path=db, engine=engine, semantic=semantic))
+    corpus = Corpus.open(config(data, db, name))
     answerer = Answerer(corpus.find, corpus.article_count)
     qs = questions(archive=None if (data / ".complete").exists() else data)
     answerer.answer(qs[0])
@@ -254,9 +285,9 @@ def worker_serve(data: Path, db: Path, name: str) -> dict[str, float]:
     }
 
 
-def run_worker(kind: str, data: Path, db: Path, engine: str) -> dict[str, float]:
+def run_worker(kind: str, data: Path, db: Path, engine: str, read_seconds: float = READ_SECONDS) -> dict[str, float]:
     out = subprocess.run(
-        [sys.executable, __file__, "worker", kind, str(data), str(db), engine],
+        [sys.executable, __file__, "worker", kind, str(data), str(db), engine, str(read_seconds)],
         capture_output=True, text=True, env={**os.environ, "PYTHONPATH": str(ROOT)}, check=False,
     )
     if out.returncode != 0:
@@ -264,7 +295,9 @@ def run_worker(kind: str, data: Path, db: Path, engine: str) -> dict[str, float]
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
-def measure(size: int, engines: list[str], corpora: Path = CORPORA, data: Path | None = None) -> list[dict[str, object]]:
+def measure(
+    size: int, engines: list[str], corpora: Path = CORPORA, data: Path | None = None, read_seconds: float = READ_SECONDS
+) -> list[dict[str, object]]:
     """Each setup on the generated corpus of `size` sentences, or on the archive `data` as it is."""
     label: int | str = size
     if data is None:
@@ -278,7 +311,7 @@ def measure(size: int, engines: list[str], corpora: Path = CORPORA, data: Path |
         shutil.rmtree(work, ignore_errors=True)
         work.mkdir(parents=True)
         db = work / "quotebot.db"
-        ingest = run_worker("ingest", data, db, engine)
+        ingest = run_worker("ingest", data, db, engine, read_seconds)
         serve = run_worker("serve", data, db, engine)
         on_disk = disk_mb([db, db.with_name(db.name + "-wal"), db.with_name(db.name + ".tantivy")])
         rows.append({"size": label, "engine": engine, **ingest, **serve, "disk_mb": on_disk})
@@ -321,32 +354,39 @@ def label(size: object) -> str:
 
 
 def semantic_cost(rows: list[dict[str, object]]) -> str:
-    """What semantic search adds, as a ratio to BM25 alone (Tantivy) in the same run."""
-    lines = ["| sentences | ingest time | peak RSS ingest | p50 | p95 | serving RSS |", "|---|---|---|---|---|---|"]
+    """What semantic search adds, as a ratio to BM25 alone (Tantivy) in the same run; and the transformer's reading."""
+    lines = [
+        "| sentences | setup | ingest time | peak RSS ingest | p50 | p95 | serving RSS | transformer reads (sent/s) |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
     by = {(r["size"], r["engine"]): r for r in rows}
     for size in dict.fromkeys(r["size"] for r in rows):
-        off, on = by.get((size, "tantivy")), by.get((size, "tantivy+semantic"))
-        if not (off and on):
-            continue
-        ingest = (on["ingest_s"] / on["sentences"]) / (off["ingest_s"] / off["sentences"])
-        lines.append(
-            f"| {label(size)} | {ingest:.1f}× | {on['tree_mb'] / off['tree_mb']:.1f}× | {on['p50_ms'] / off['p50_ms']:.1f}× "
-            f"| {on['p95_ms'] / off['p95_ms']:.1f}× | {on['serving_mb'] / off['serving_mb']:.1f}× |"
-        )
+        for name in ("tantivy+semantic", "tantivy+rerank"):
+            off, on = by.get((size, "tantivy")), by.get((size, name))
+            if not (off and on):
+                continue
+            ingest = (on["ingest_s"] / on["sentences"]) / (off["ingest_s"] / off["sentences"])
+            read = f"{on['read_rate']:,.0f} ({on['read_share']:.0%} read)" if "read_rate" in on else "–"
+            lines.append(
+                f"| {label(size)} | {name} | {ingest:.1f}× | {on['tree_mb'] / off['tree_mb']:.1f}× | {on['p50_ms'] / off['p50_ms']:.1f}× "
+                f"| {on['p95_ms'] / off['p95_ms']:.1f}× | {on['serving_mb'] / off['serving_mb']:.1f}× | {read} |"
+            )
     return "\n".join(lines)
 
 
 def main() -> None:
     if len(sys.argv) > 1 and sys.argv[1] == "worker":
-        kind, data, db, engine = sys.argv[2], Path(sys.argv[3]), Path(sys.argv[4]), sys.argv[5]
-        result = worker_ingest(data, db, engine) if kind == "ingest" else worker_serve(data, db, engine)
+        kind, data, db, engine, read = sys.argv[2], Path(sys.argv[3]), Path(sys.argv[4]), sys.argv[5], float(sys.argv[6])
+        result = worker_ingest(data, db, engine, read) if kind == "ingest" else worker_serve(data, db, engine)
         print(json.dumps(result))
         return
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sizes", type=int, nargs="*", default=[10_000, 100_000, 1_000_000], help="generated corpora; none with --bbc alone")
-    parser.add_argument("--engines", nargs="+", default=["tantivy", "tantivy+semantic", "rank-bm25"],
-                        help="setups: tantivy (BM25 alone, semantic search off), tantivy+semantic, rank-bm25")
+    parser.add_argument("--engines", nargs="+", default=["tantivy", "tantivy+semantic", "tantivy+rerank", "rank-bm25"],
+                        help="setups: tantivy (BM25 alone, semantic search off), tantivy+semantic (static model), "
+                        "tantivy+rerank (and the transformer, the default), rank-bm25")
     parser.add_argument("--corpora", type=Path, default=CORPORA, help="where generated corpora are kept")
+    parser.add_argument("--read-seconds", type=float, default=READ_SECONDS, help="how long the transformer reads (+rerank)")
     parser.add_argument("--bbc", type=Path, help="also measure this real archive as it is (../shared/benchmarks/bbc-news)")
     args = parser.parse_args()
     rows = []
@@ -354,10 +394,10 @@ def main() -> None:
         bbc = CORPORA / "bbc-copy"  # a copy: the serve worker adds and removes a file
         shutil.rmtree(bbc, ignore_errors=True)
         shutil.copytree(args.bbc, bbc)
-        rows.extend(measure(0, args.engines, args.corpora, data=bbc))
+        rows.extend(measure(0, args.engines, args.corpora, data=bbc, read_seconds=args.read_seconds))
         print("measured the real archive", file=sys.stderr, flush=True)
     for size in args.sizes:
-        rows.extend(measure(size, args.engines, args.corpora))
+        rows.extend(measure(size, args.engines, args.corpora, read_seconds=args.read_seconds))
         print(f"measured {size:,} sentences", file=sys.stderr, flush=True)
     print(table(rows))
     print()

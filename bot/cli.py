@@ -41,6 +41,7 @@ def corpus_config(settings: Settings) -> CorpusConfig:
         engine=settings.engine,
         synonyms=settings.synonyms,
         semantic=settings.semantic,
+        deep=settings.rerank,
     )
 
 
@@ -229,7 +230,7 @@ def index(settings: Settings, path: Path | None) -> None:
                 progress.bar = stack.enter_context(click.progressbar(length=len(plan.files), label="Indexing", file=sys.stderr))
 
         try:
-            report = corpus.index(on_file=progress.advance, on_plan=start)
+            report = corpus.index(on_file=progress.advance, on_plan=start, deep=False)
         except Interrupted as stop:
             stop.kept = kept(progress.total - remaining(corpus, progress.total), progress.total)
             raise
@@ -242,7 +243,30 @@ def index(settings: Settings, path: Path | None) -> None:
     except Interrupted as stop:
         stop.kept = f"All {report.articles:,} articles are indexed; the search engine catches up at the next question."
         raise
+    read_deep(corpus, report)
     click.echo(summary(report))
+
+
+def read_deep(corpus: Corpus, report: IndexReport) -> None:
+    """Let the transformer read the sentences it has not read, with a progress bar; Ctrl-C keeps what it read."""
+    missing = corpus.deep_missing()
+    if missing is None:
+        return
+    done, total = missing
+    with click.progressbar(length=total, label="Reading sentences for re-ranking", file=sys.stderr) as bar:
+        bar.update(done)
+
+        def advance(now: int, _: int) -> None:
+            bar.update(now - bar.pos)
+
+        try:
+            corpus.read_deep(advance)
+        except Interrupted as stop:
+            stop.kept = (
+                f"All {report.articles:,} articles are indexed and answer questions; the transformer read {bar.pos:,} of "
+                f"{total:,} sentences, and `quotebot index` or a running bot reads the rest."
+            )
+            raise
 
 
 @cli.command()

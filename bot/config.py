@@ -17,6 +17,7 @@ class Settings:
     db_path: Path | None = None  # default: <data_dir>/quotebot.db
     engine: str = "tantivy"
     semantic: bool = True  # hybrid BM25 + sentence-embedding search; QUOTEBOT_SEMANTIC=off for BM25 alone
+    rerank: bool = True  # re-rank with the transformer once it has read the sentences; QUOTEBOT_RERANK=off: static model only
     synonyms: Path | None = None
     top_k: int = 3
     # Slack
@@ -45,6 +46,7 @@ class Settings:
             db_path=Path(db) if (db := get("QUOTEBOT_DB")) else None,
             engine=get("QUOTEBOT_ENGINE") or cls.engine,
             semantic=_switch(environ, "QUOTEBOT_SEMANTIC", cls.semantic),
+            rerank=_switch(environ, "QUOTEBOT_RERANK", cls.rerank),
             synonyms=Path(syn) if (syn := get("QUOTEBOT_SYNONYMS")) else None,
             top_k=_int(environ, "QUOTEBOT_TOP_K", cls.top_k),
             slack_bot_token=get("SLACK_BOT_TOKEN"),

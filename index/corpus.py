@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -19,6 +20,7 @@ from filelock import FileLock, Timeout
 
 from .analysis import ANALYSIS_VERSION, Analyzer
 from .ann import ANN_FROM, TRAIN_SAMPLE, AnnIndex
+from .deep import DEEP_DIR, DeepEmbedder, load_deep, passage_text
 from .engine import BM25Params, Engine, RankBM25Engine, Scope
 from .ingest import VECTORS_META, IndexPlan, plan_files, plan_index, run_index
 from .models import Found, Hit, IndexReport, Source, UnknownScope, folders_of
@@ -33,6 +35,9 @@ logger = logging.getLogger(__name__)
 ENGINES = ("tantivy", "rank-bm25")
 WRITER_CACHE_MB = 256  # room for the passage indexes of a few million sentences while ingesting
 FILL_BATCH = 4096  # passages embedded and committed together when filling in missing vectors
+DEEP_BATCH = 256  # passages read by the transformer and committed together (about two seconds)
+DEEP_META = "deep_vectors"  # the version of the transformer whose vectors the store holds
+REFRESH_DEEP_SECONDS = 20.0  # transformer reading per refresh, so that new articles are not kept waiting behind it
 
 
 class EngineError(ValueError):
@@ -53,6 +58,8 @@ class CorpusConfig:
     search: SearchSettings = SearchSettings()
     semantic: bool = True  # hybrid BM25 + embedding search; falls back to BM25 alone if the model cannot load
     model: Path = MODEL_DIR
+    deep: bool = True  # re-rank with the transformer (index/deep.py) once it has read the sentences
+    deep_model: Path = DEEP_DIR
     ann_from: int = ANN_FROM  # sentences from which the vector index is approximate and kept on disk
 
 
@@ -97,6 +104,9 @@ class Corpus:
         self.semantic_problem: str | None = None  # why semantic search is off although it was asked for
         if config.semantic:
             self.embedder, self.semantic_problem = load_embedder(config.model)
+        self.deep: DeepEmbedder | None = None
+        if self.embedder is not None and config.deep:
+            self.deep, self.semantic_problem = load_deep(config.deep_model)
         self._dense: DenseIndex | AnnIndex | None = None
 
     @classmethod
@@ -150,16 +160,30 @@ class Corpus:
         *,
         wait: bool = True,
         on_plan: Callable[[IndexPlan], None] | None = None,
+        deep: bool = True,
+        deep_seconds: float | None = None,
     ) -> IndexReport:
         """Bring the store in line with the folder. The plan is made once this process may write, so a run that
-        waited for another one does only what that one left (`on_plan` sees it)."""
+        waited for another one does only what that one left (`on_plan` sees it). Then, if `deep`, the transformer
+        reads the sentences it has not read, for at most `deep_seconds` (see `read_deep`)."""
         with self._writing(wait) as writer:
             plan = plan_index(self.config.folder, writer)
             if on_plan:
                 on_plan(plan)
             report = run_index(plan, writer, on_file, self.analyzer, embedder=self.embedder, cancelled=self._cancel.is_set)
             self._fill_vectors(writer)
+            if deep:
+                self._fill_deep(writer, None, deep_seconds)
             return report
+
+    def read_deep(self, on_progress: Callable[[int, int], None] | None = None) -> None:
+        """The transformer reads every sentence it has not read, committing as it goes (`on_progress` sees
+        (done, total) after each commit). Questions are answered meanwhile, ranked by the static model where it
+        has not read the candidates yet."""
+        if self.deep is None:
+            return
+        with self._writing(wait=True) as writer:
+            self._fill_deep(writer, on_progress)
 
     def stop_indexing(self) -> None:
         """Make a run in progress (in another thread) stop at its next commit, and any later run at its first."""
@@ -170,6 +194,7 @@ class Corpus:
         with self._writing(wait=True) as writer:
             report = run_index(plan_files(self.config.folder, writer, paths), writer, on_file, self.analyzer, embedder=self.embedder)
             self._fill_vectors(writer)
+            self._fill_deep(writer)
             return report
 
     def vectors_missing(self) -> bool:
@@ -188,6 +213,40 @@ class Corpus:
             writer.set_vectors([(pid, article, to_blob(v)) for (pid, article, _), v in zip(batch, vectors, strict=True)])
         writer.set_meta(VECTORS_META, embedder.version)
 
+    def deep_missing(self) -> tuple[int, int] | None:
+        """(sentences the transformer has read, sentences) while it has not read them all; None once it has, or when it is off."""
+        if self.deep is None:
+            return None
+        with self._search_lock:
+            if self.store.get_meta(DEEP_META) != self.deep.version:
+                return 0, self.store.counts()[1]
+            done, total = self.store.deep_vector_counts()
+        return (done, total) if done < total else None
+
+    def _fill_deep(self, writer: Store, on_progress: Callable[[int, int], None] | None = None, seconds: float | None = None) -> None:
+        """The transformer reads each passage (headed by its article's title) that it has not read, committing every
+        DEEP_BATCH: an interrupted run keeps what it committed. Stops after `seconds`, or when asked to stop."""
+        deep = self.deep
+        if deep is None:
+            return
+        if writer.get_meta(DEEP_META) != deep.version:  # none yet, or another model's
+            writer.clear_deep_vectors()
+            writer.set_meta(DEEP_META, deep.version)
+        done, total = writer.deep_vector_counts()
+        if done >= total:
+            return
+        deadline = None if seconds is None else time.monotonic() + seconds
+        after = 0
+        while not self._cancel.is_set() and (batch := writer.without_deep_vectors(DEEP_BATCH, after)):
+            vectors = deep.embed([passage_text(title, text) for _, title, text in batch])
+            writer.set_deep_vectors([(pid, to_blob(v)) for (pid, _, _), v in zip(batch, vectors, strict=True)])
+            after = batch[-1][0]
+            done += len(batch)
+            if on_progress:
+                on_progress(done, total)
+            if deadline is not None and time.monotonic() > deadline:
+                break
+
     def _writing_store(self) -> Store:
         if self._writer is None:
             self._writer = Store(self.config.db_path, cache_mb=WRITER_CACHE_MB)
@@ -201,9 +260,9 @@ class Corpus:
         if self.store.read_only:
             return None
         plan = self.plan()
-        if plan.is_empty and not self.vectors_missing():
+        if plan.is_empty and not self.vectors_missing() and self.deep_missing() is None:
             return None
-        return self.index(wait=False)
+        return self.index(wait=False, deep_seconds=REFRESH_DEEP_SECONDS)
 
     @property
     def searcher(self) -> Searcher:
@@ -220,7 +279,7 @@ class Corpus:
             engine, synced = self._current_engine()
             dense = self._current_dense()
             self._searcher = Searcher(
-                self.store, engine, self.analyzer, self.synonyms, self.config.search, self.embedder, dense
+                self.store, engine, self.analyzer, self.synonyms, self.config.search, self.embedder, dense, self.deep
             )
             self._generation = generation if synced else -1  # not synced: try again at the next question
             return self._searcher

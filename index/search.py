@@ -23,7 +23,8 @@ from typing import Literal
 from .analysis import Analyzer, normalise
 from .engine import Engine, Scope, lucene_idf
 from .models import Hit, Passage, Source, in_scope
-from .semantic import Embedder, VectorIndex
+from .deep import DeepEmbedder, passage_text
+from .semantic import Embedder, VectorIndex, from_blobs, to_blob
 from .store import Store
 from .synonyms import Phrase, Synonyms
 
@@ -39,8 +40,9 @@ class SearchSettings:
     min_coverage: float = 0.5  # below this share of the question's known weight, a sentence does not answer
     restatement_penalty: float = 0.3
     order_weight: float = 0.2  # share of the score that depends on the question's word order being kept
-    # Hybrid (semantic) ranking: weighted reciprocal-rank fusion of the BM25 and embedding rankings.
-    # Fitted on eval/dev.jsonl and the even half of WikiQA dev (bench/tune.py).
+    # Hybrid ranking with the static model alone (the transformer is off, or has not read the candidates yet):
+    # weighted reciprocal-rank fusion of the BM25 and embedding rankings. Fitted on eval/dev.jsonl and the
+    # even half of WikiQA dev.
     rrf_k: float = 5.0
     lexical_weight: float = 1.0
     dense_weight: float = 1.0
@@ -49,6 +51,13 @@ class SearchSettings:
     off_topic_coverage: float = 0.3  # ...and the top sentence holds less than this share of the question
     confident_cosine: float = 0.75  # confident: a sentence this close in meaning...
     confident_coverage: float = 0.4  # ...or the top sentence holds this share of the question
+    # Re-ranking with the transformer (index/deep.py): each candidate's score is deep_weight times its cosine
+    # to the question, scaled to 0..1 over the candidates, plus the rest times its BM25 score over the best one.
+    # Fitted with bench/tune.py on eval/dev.jsonl and the even half of WikiQA dev.
+    deep_weight: float = 0.7
+    deep_on_the_fly: int = 8  # candidates without a stored vector read by the transformer while answering; more: static
+    deep_off_topic_cosine: float = 0.25  # declined: no candidate this close by the transformer, and little word overlap
+    deep_confident_cosine: float = 0.5  # confident: a candidate this close
 
 
 @dataclass(frozen=True)
@@ -99,10 +108,21 @@ Confidence = Literal["high", "low"]
 
 
 @dataclass(frozen=True)
+class Evidence:
+    """What the decision to answer was made on (see `Answerability`)."""
+
+    best_cosine: float  # of the candidates, the closest in meaning to the question
+    top_coverage: float  # the share of the question's weight that the top sentence holds
+    unknown_name: bool  # the question names something the articles never mention
+    model: Literal["static", "transformer"]  # whose cosine
+
+
+@dataclass(frozen=True)
 class SearchResult:
     hits: tuple[Hit, ...]
     query: Query
     confidence: Confidence = "high"  # "low": on topic, but the best sentences may not answer the question
+    evidence: Evidence | None = None  # with semantic search on
 
 
 # Words that open an embedded question: "unclear what Russia would give", "did not say whether".
@@ -132,11 +152,13 @@ class Searcher:
         settings: SearchSettings = SearchSettings(),
         embedder: Embedder | None = None,
         dense: VectorIndex | None = None,
+        deep: DeepEmbedder | None = None,
     ) -> None:
         self.store = store
         self.engine = engine
         self.embedder = embedder
         self.dense = dense if embedder is not None else None
+        self.deep = deep if self.dense is not None else None
         self.analyzer = analyzer or Analyzer()
         self.synonyms = synonyms if synonyms is not None else Synonyms.load(None, self.analyzer)
         self.settings = settings
@@ -197,37 +219,78 @@ class Searcher:
         passages = self.store.passages(list(dict.fromkeys([pid for pid, _ in found] + [pid for pid, _ in nearest])))
         cosines = dict(nearest)
         cosines.update(self.dense.similarity(vector, [pid for pid, _ in found if pid not in cosines]))
-        lexical: list[tuple[float, Passage]] = []
+        lexical: dict[int, float] = {}
         coverage: dict[int, float] = {}
         restating: set[int] = set()
-        for pid, _ in found:
-            passage = passages.get(pid)
-            if passage is None:
-                continue
-            score, coverage[pid], restates = self.rescore(query, passage)
+        for pid, passage in passages.items():
+            lexical[pid], coverage[pid], restates = self.rescore(query, passage)
             if restates:
                 restating.add(pid)
-            lexical.append((score, passage))
-        lexical.sort(key=lambda pair: (-pair[0], pair[1].id))
+        if not passages:
+            return SearchResult(hits=(), query=query)
+        deep = self.deep_cosines(question, passages)
+        if deep is not None:
+            ranked = self.deep_ranking(passages, lexical, deep, restating)
+            best = max(deep.values())
+        else:
+            ranked = self.rrf_ranking(passages, [pid for pid, _ in found if pid in lexical], [pid for pid, _ in nearest], lexical, restating)
+            best = max(cosines.values(), default=0.0)
+        top = ranked[0][1].id
+        evidence = Evidence(
+            best_cosine=best,
+            top_coverage=coverage.get(top, 0.0) * query.known_share,
+            unknown_name=self.has_unknown_name(question),
+            model="transformer" if deep is not None else "static",
+        )
+        verdict = Answerability(settings).judge(evidence)
+        if verdict is None:
+            return SearchResult(hits=(), query=query, evidence=evidence)
+        return SearchResult(hits=self._hits(ranked, k, context, scope), query=query, confidence=verdict, evidence=evidence)
+
+    def rrf_ranking(
+        self, passages: Mapping[int, Passage], lexical_order: list[int], dense_order: list[int], lexical: Mapping[int, float], restating: set[int]
+    ) -> list[tuple[float, Passage]]:
+        """Weighted reciprocal-rank fusion of the BM25 ranking (re-scored) and the static model's."""
+        settings = self.settings
+        by_score = sorted(lexical_order, key=lambda pid: (-lexical[pid], pid))
         fused: dict[int, float] = {}
-        for weight, ranking in ((settings.lexical_weight, [p.id for _, p in lexical]), (settings.dense_weight, [pid for pid, _ in nearest])):
+        for weight, ranking in ((settings.lexical_weight, by_score), (settings.dense_weight, dense_order)):
             for rank, pid in enumerate(ranking):
                 if weight and pid in passages:
                     fused[pid] = fused.get(pid, 0.0) + weight / (settings.rrf_k + rank + 1)
         for pid in restating & fused.keys():  # it answers nothing, however close in meaning
             fused[pid] *= settings.restatement_penalty
-        ranked = sorted(((score, passages[pid]) for pid, score in fused.items()), key=lambda pair: (-pair[0], pair[1].id))
-        if not ranked:
-            return SearchResult(hits=(), query=query)
-        top = ranked[0][1].id
-        verdict = Answerability(settings).judge(
-            best_cosine=max(cosines.values(), default=0.0),
-            top_coverage=coverage.get(top, 0.0) * query.known_share,
-            unknown_name=self.has_unknown_name(question),
-        )
-        if verdict is None:
-            return SearchResult(hits=(), query=query)
-        return SearchResult(hits=self._hits(ranked, k, context, scope), query=query, confidence=verdict)
+        return sorted(((score, passages[pid]) for pid, score in fused.items()), key=lambda pair: (-pair[0], pair[1].id))
+
+    def deep_cosines(self, question: str, passages: Mapping[int, Passage]) -> dict[int, float] | None:
+        """Each candidate's cosine to the question, by the transformer; None if it is off, or has read too few of them."""
+        if self.deep is None:
+            return None
+        stored = self.store.deep_vectors(list(passages))
+        missing = [pid for pid in passages if pid not in stored]
+        if len(missing) > self.settings.deep_on_the_fly:
+            return None
+        if missing:  # added since the transformer last read the store: read now, not kept
+            titles = {aid: source.title for aid, source in self.store.sources({passages[pid].article_id for pid in missing}).items()}
+            vectors = self.deep.embed([passage_text(titles.get(passages[pid].article_id), passages[pid].text) for pid in missing])
+            stored.update((pid, to_blob(v)) for pid, v in zip(missing, vectors, strict=True))
+        ids = list(passages)
+        matrix = from_blobs([stored[pid] for pid in ids], self.deep.dims)
+        scores = matrix @ self.deep.embed([question])[0]
+        return {pid: float(score) for pid, score in zip(ids, scores, strict=True)}
+
+    def deep_ranking(
+        self, passages: Mapping[int, Passage], lexical: Mapping[int, float], deep: Mapping[int, float], restating: set[int]
+    ) -> list[tuple[float, Passage]]:
+        """Candidates by the transformer's cosine and the BM25 score together, each scaled to 0..1 over the candidates."""
+        weight = self.settings.deep_weight
+        low, high = min(deep.values()), max(deep.values())
+        spread = max(high - low, 1e-9)
+        best_lexical = max(lexical.values()) or 1.0
+        fused = {pid: weight * (deep[pid] - low) / spread + (1 - weight) * lexical[pid] / best_lexical for pid in passages}
+        for pid in restating:  # it answers nothing, however close in meaning
+            fused[pid] *= self.settings.restatement_penalty
+        return sorted(((score, passages[pid]) for pid, score in fused.items()), key=lambda pair: (-pair[0], pair[1].id))
 
     def rescore(self, query: Query, passage: Passage) -> tuple[float, float, bool]:
         """A BM25 candidate's (score, coverage, whether it only restates the question).
@@ -374,13 +437,19 @@ class Answerability:
 
     settings: SearchSettings
 
-    def judge(self, best_cosine: float, top_coverage: float, unknown_name: bool = False) -> Confidence | None:
+    def judge(self, evidence: Evidence) -> Confidence | None:
+        """Each model has its own cosine thresholds: the transformer's cosines run lower than the static model's."""
         s = self.settings
-        if best_cosine < s.off_topic_cosine and top_coverage < s.off_topic_coverage:
+        if evidence.model == "transformer":
+            off_topic, confident = s.deep_off_topic_cosine, s.deep_confident_cosine
+        else:
+            off_topic, confident = s.off_topic_cosine, s.confident_cosine
+        best_cosine, top_coverage = evidence.best_cosine, evidence.top_coverage
+        if best_cosine < off_topic and top_coverage < s.off_topic_coverage:
             return None
-        if unknown_name and best_cosine < s.confident_cosine:
+        if evidence.unknown_name and best_cosine < confident:
             return None
-        if best_cosine >= s.confident_cosine or top_coverage >= s.confident_coverage:
+        if best_cosine >= confident or top_coverage >= s.confident_coverage:
             return "high"
         return "low"
 

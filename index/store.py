@@ -25,7 +25,7 @@ import sqlite_utils
 from .dedupe import block_keys, copy_finder, fingerprint
 from .models import Passage, Source
 
-SCHEMA_VERSION = 5  # 2: block keys are hashed to integers; 3: sentence vectors; 4: per-article metadata digest;
+SCHEMA_VERSION = 6  # 6: the re-ranking model's vectors; 2: block keys are hashed to integers; 3: sentence vectors; 4: per-article metadata digest;
 # 5: a digest of each article's stored sentences, which is equal for the same story filed under two names
 
 
@@ -160,6 +160,7 @@ class Store:
             self.db["passages"].create_index(["tail_hash"])
             self.db["changes"].create({"generation": int, "article_id": str}, pk="generation")
             self.db["skipped"].create({"id": str, "size": int, "mtime_ns": int, "reason": str}, pk="id")
+            self._create_deep_vectors()
             self.db["meta"].create({"key": str, "value": str}, pk="key")
             self.db["meta"].insert({"key": "schema_version", "value": str(SCHEMA_VERSION)})
             self.db["meta"].insert({"key": "generation", "value": "0"})
@@ -199,7 +200,14 @@ class Store:
                     [(story_digest(text for _, text in group), aid) for aid, group in groupby(rows, key=itemgetter(0))],
                 )
                 self.db["sources"].create_index(["story_sha"])
+            if version < 6:
+                self._create_deep_vectors()
             self.db.execute("update meta set value = ? where key = 'schema_version'", [str(SCHEMA_VERSION)])
+
+    def _create_deep_vectors(self) -> None:
+        """The re-ranking model's vector of each passage, filled in after the passages are searchable (index/deep.py).
+        Not part of the change log: they are read per question, by passage id."""
+        self.db["deep_vectors"].create({"passage_id": int, "vector": bytes}, pk="passage_id")
 
     @contextmanager
     def transaction(self) -> Iterator[None]:
@@ -356,6 +364,39 @@ class Store:
         with self.transaction():
             self.db.execute("update passages set vector = null")
 
+    def deep_vectors(self, ids: Sequence[int]) -> dict[int, bytes]:
+        """The re-ranking model's vectors of the given passages (those that have one)."""
+        wanted = list(dict.fromkeys(ids))
+        if not wanted:
+            return {}
+        return dict(self.db.execute(f"select passage_id, vector from deep_vectors where passage_id in ({_marks(wanted)})", wanted).fetchall())
+
+    def without_deep_vectors(self, limit: int, after: int = 0) -> list[tuple[int, str, str]]:
+        """Up to `limit` (passage id, article title, text) of passages after id `after` without a re-ranking
+        vector, in id order."""
+        return self.db.execute(
+            "select p.id, coalesce(s.title, ''), p.text from passages p join sources s on s.id = p.article_id"
+            " where p.id > ? and not exists (select 1 from deep_vectors d where d.passage_id = p.id) order by p.id limit ?",
+            [after, limit],
+        ).fetchall()
+
+    def deep_vector_counts(self) -> tuple[int, int]:
+        """(passages with a re-ranking vector, passages)."""
+        have = self.db.execute("select count(*) from deep_vectors").fetchone()[0]
+        return int(have), self.counts()[1]
+
+    def set_deep_vectors(self, vectors: Sequence[tuple[int, bytes]]) -> None:
+        """Store (passage id, vector) in one transaction; a passage deleted meanwhile gets none."""
+        with self.transaction():
+            self.db.conn.executemany(
+                "insert or replace into deep_vectors (passage_id, vector) select ?, ? where exists (select 1 from passages where id = ?)",
+                [(pid, blob, pid) for pid, blob in vectors],
+            )
+
+    def clear_deep_vectors(self) -> None:
+        with self.transaction():
+            self.db.execute("delete from deep_vectors")
+
     def iter_passages(self) -> Iterator[Passage]:
         for row in self.db.execute(f"{_PASSAGE_SQL} order by id"):
             yield Passage(*row)
@@ -440,6 +481,7 @@ class Store:
         with self.transaction():
             conn = self.db.conn
             ids = [(source.article_id,) for source, _, _ in articles]
+            conn.executemany("delete from deep_vectors where passage_id in (select id from passages where article_id = ?)", ids)
             conn.executemany("delete from passages where article_id = ?", ids)
             conn.executemany("delete from skipped where id = ?", ids)
             first_id = next_id = self._next_passage_id()
@@ -501,6 +543,7 @@ class Store:
             self._bump_generation(article_id)
 
     def _delete_passages(self, article_id: str) -> None:
+        self.db.execute("delete from deep_vectors where passage_id in (select id from passages where article_id = ?)", [article_id])
         self.db.execute("delete from passages where article_id = ?", [article_id])
 
     def _next_passage_id(self) -> int:

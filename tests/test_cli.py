@@ -25,10 +25,10 @@ def quotebot(*args: str, data: Path, env: dict[str, str] | None = None, stdin: s
 
 
 def test_ask_builds_the_index_on_first_use_and_quotes_with_sources(seeds_dir: Path) -> None:
-    result = quotebot("ask", "what did Russia give North Korea", data=seeds_dir)
+    result = quotebot("ask", "did Russia give North Korea economic assistance", data=seeds_dir)
     assert result.returncode == 0, result.stderr
     assert result.stdout.startswith("1. “")
-    assert "— " in result.stdout and "Also reported by:" in result.stdout
+    assert "— " in result.stdout and "Also reported by:" in result.stdout  # the answer is a sentence two outlets carry
     assert (seeds_dir / "quotebot.db").exists()
 
 

@@ -122,6 +122,7 @@ def test_kill_9_during_index_leaves_a_serving_index_and_the_next_run_finishes(tm
     db = tmp_path / "q.db"
     command = [sys.executable, "-m", "bot", "--data", str(data), "--db", str(db), "index"]
     environ = {k: v for k, v in os.environ.items() if not k.startswith("QUOTEBOT_")}
+    environ["QUOTEBOT_RERANK"] = "off"  # the transformer's reading afterwards would take minutes here; see tests/test_deep.py
     killed_midway = 0
     for stored_before_kill in (1, 2000, 4000):
         process = subprocess.Popen(command, env=environ, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -155,7 +156,7 @@ def test_queries_keep_working_during_an_ingest(seeds_dir: Path, tmp_path: Path) 
     db = tmp_path / "q.db"
     reader = Corpus.open(CorpusConfig(folder=seeds_dir, db_path=db))
     reader.index()
-    writer = Corpus.open(CorpusConfig(folder=seeds_dir, db_path=db))
+    writer = Corpus.open(CorpusConfig(folder=seeds_dir, db_path=db, deep=False))  # the transformer's reading: tests/test_deep.py
     make_corpus(seeds_dir / "more", 400)
     errors: list[BaseException] = []
     answered = 0
@@ -187,7 +188,7 @@ def test_the_same_corpus_answers_while_it_ingests(seeds_dir: Path, tmp_path: Pat
     corpus.search("Oreshnik", 1)
     make_corpus(seeds_dir / "more", 400)
     done = threading.Event()
-    thread = threading.Thread(target=lambda: (corpus.index(), done.set()))
+    thread = threading.Thread(target=lambda: (corpus.index(deep=False), done.set()))  # the reading: tests/test_deep.py
     thread.start()
     answered_during = 0
     while not done.is_set():

@@ -29,7 +29,10 @@ FILES = 2500  # enough for the worker processes, and a run of a few seconds
 
 
 def environ() -> dict[str, str]:
-    return {k: v for k, v in os.environ.items() if not k.startswith(("QUOTEBOT_", "SLACK_"))}
+    """Without the transformer's reading after indexing: it would add minutes here, and its own faults are tested in
+    tests/test_deep.py."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("QUOTEBOT_", "SLACK_"))}
+    return {**env, "QUOTEBOT_RERANK": "off"}
 
 
 def command(data: Path, db: Path, *args: str) -> list[str]:

