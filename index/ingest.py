@@ -23,6 +23,7 @@ import tomllib
 from collections import deque
 from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from itertools import islice
@@ -268,7 +269,7 @@ def _prepared(
         while pending:
             chunk, future = pending[0]
             try:
-                ready = future.result()
+                ready = result_of(pool, future)
             except BrokenProcessPool:
                 logger.warning("an indexing worker died (killed, or out of memory); going on in this process")
                 break
@@ -287,6 +288,47 @@ def _prepared(
     for chunk in chunks:
         for job in chunk:
             yield job[0], prepare_file(*job)
+
+
+WORKER_CHECK_SECONDS = 0.5
+DEAD_WORKER_GRACE = 2.0  # seconds the pool has to notice a dead worker itself
+
+
+def result_of(pool: ProcessPoolExecutor, future: Future[T]) -> T:
+    """`future.result()`, but never forever. A worker killed while it writes its result to the pool (a chunk
+    of prepared files is megabytes) leaves the pool's manager thread waiting for the rest of the message
+    (CPython 3.11), and the future is never settled. If a worker is dead and the pool has not noticed within
+    DEAD_WORKER_GRACE, the other workers are stopped and the pool's end of the result pipe is closed: the
+    manager thread reads end-of-file and reports the pool broken (BrokenProcessPool), as for any dead worker."""
+    dead_since: float | None = None
+    while True:
+        try:
+            return future.result(timeout=WORKER_CHECK_SECONDS)
+        except FutureTimeout:
+            if not _a_worker_died(pool):
+                dead_since = None
+                continue
+            dead_since = dead_since or time.monotonic()
+            if time.monotonic() - dead_since >= DEAD_WORKER_GRACE:
+                logger.warning("an indexing worker died while sending its work; stopping the others")
+                _unstick(pool)
+
+
+def _a_worker_died(pool: ProcessPoolExecutor) -> bool:
+    try:
+        return any(p.exitcode is not None for p in tuple((pool._processes or {}).values()))  # noqa: SLF001
+    except RuntimeError:  # the pool's thread changed the table meanwhile: look again next time
+        return False
+
+
+def _unstick(pool: ProcessPoolExecutor) -> None:
+    try:
+        workers = tuple((pool._processes or {}).values())  # noqa: SLF001
+    except RuntimeError:
+        workers = ()
+    for worker in workers:
+        worker.kill()
+    pool._result_queue._writer.close()  # type: ignore[attr-defined]  # noqa: SLF001
 
 
 def _stop_workers(pool: ProcessPoolExecutor) -> None:

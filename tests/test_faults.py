@@ -305,3 +305,39 @@ def test_a_folder_given_as_the_database_is_one_line(seeds_dir: Path, tmp_path: P
     result = run(seeds_dir, tmp_path, "ask", "what did Russia give North Korea")
     assert result.returncode == 1
     assert result.stderr.strip() == f"Error: {tmp_path} is a folder, not an index file; pass --db {tmp_path / 'quotebot.db'}"
+
+
+def _big_result(mark: str) -> bytes:
+    """A worker's result of 200 MB: writing it to the pool takes long enough to be killed halfway."""
+    data = b"x" * (200 * 1024 * 1024)
+    Path(mark).write_text(str(os.getpid()))
+    return data
+
+
+def test_a_worker_killed_while_sending_its_result_does_not_hang_the_pool(tmp_path: Path) -> None:
+    """CPython 3.11's pool waits forever for the rest of a result whose writer was killed (seen as a rare hang of
+    `quotebot index` in test_a_killed_worker_does_not_stop_the_run). `result_of` settles it: the result, or
+    BrokenProcessPool, within seconds, at whatever moment the worker dies."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+    from concurrent.futures.process import BrokenProcessPool
+
+    from index.ingest import result_of
+
+    outcomes = []
+    for delay in (0.05, 0.15, 0.25, 0.35, 0.5):
+        mark = tmp_path / f"mark{delay}"
+        pool = ProcessPoolExecutor(1, multiprocessing.get_context("spawn"))
+        future = pool.submit(_big_result, str(mark))
+        while not mark.exists():
+            time.sleep(0.001)
+        time.sleep(delay)
+        os.kill(int(mark.read_text()), signal.SIGKILL)
+        started = time.monotonic()
+        try:
+            outcomes.append(len(result_of(pool, future)))
+        except BrokenProcessPool:
+            outcomes.append("broken")
+        assert time.monotonic() - started < 20
+        pool.shutdown(wait=True)
+    assert "broken" in outcomes
