@@ -67,6 +67,9 @@ def make_answerer(corpus: Corpus, settings: Settings) -> Answerer:
     return Answerer(corpus.find, corpus.article_count, settings.top_k)
 
 
+ASK_READS_AT_MOST = 400  # sentences the transformer reads before an answer (about 3 s); more: `quotebot index`
+
+
 def refresh_quietly(corpus: Corpus) -> None:
     """Index new or changed articles before answering; say only what went wrong, and answer anyway."""
     if corpus.read_only:
@@ -74,7 +77,13 @@ def refresh_quietly(corpus: Corpus) -> None:
             click.echo("note: the index is read-only; new or changed articles are not indexed", err=True)
         return
     try:
-        report = corpus.refresh()
+        report = corpus.refresh(deep_backlog=ASK_READS_AT_MOST)
+        if (unread := corpus.deep_missing()) is not None:
+            click.echo(
+                f"note: the transformer has read {unread[0]:,} of {unread[1]:,} sentences; answers among the rest are "
+                "ranked without it until `quotebot index` (or a running bot) reads them",
+                err=True,
+            )
     except IndexBusy:
         click.echo(
             f"note: another quotebot process is indexing; answering from the {corpus.article_count()} articles indexed so far",

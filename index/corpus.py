@@ -162,6 +162,7 @@ class Corpus:
         on_plan: Callable[[IndexPlan], None] | None = None,
         deep: bool = True,
         deep_seconds: float | None = None,
+        deep_backlog: int | None = None,
     ) -> IndexReport:
         """Bring the store in line with the folder. The plan is made once this process may write, so a run that
         waited for another one does only what that one left (`on_plan` sees it). Then, if `deep`, the transformer
@@ -173,7 +174,7 @@ class Corpus:
             report = run_index(plan, writer, on_file, self.analyzer, embedder=self.embedder, cancelled=self._cancel.is_set)
             self._fill_vectors(writer)
             if deep:
-                self._fill_deep(writer, None, deep_seconds)
+                self._fill_deep(writer, None, deep_seconds, deep_backlog)
             return report
 
     def read_deep(self, on_progress: Callable[[int, int], None] | None = None) -> None:
@@ -223,9 +224,12 @@ class Corpus:
             done, total = self.store.deep_vector_counts()
         return (done, total) if done < total else None
 
-    def _fill_deep(self, writer: Store, on_progress: Callable[[int, int], None] | None = None, seconds: float | None = None) -> None:
+    def _fill_deep(
+        self, writer: Store, on_progress: Callable[[int, int], None] | None = None, seconds: float | None = None, backlog: int | None = None
+    ) -> None:
         """The transformer reads each passage (headed by its article's title) that it has not read, committing every
-        DEEP_BATCH: an interrupted run keeps what it committed. Stops after `seconds`, or when asked to stop."""
+        DEEP_BATCH: an interrupted run keeps what it committed. Stops after `seconds`, or when asked to stop; does
+        nothing if more than `backlog` passages are left to read."""
         deep = self.deep
         if deep is None:
             return
@@ -233,7 +237,7 @@ class Corpus:
             writer.clear_deep_vectors()
             writer.set_meta(DEEP_META, deep.version)
         done, total = writer.deep_vector_counts()
-        if done >= total:
+        if done >= total or (backlog is not None and total - done > backlog):
             return
         deadline = None if seconds is None else time.monotonic() + seconds
         after = 0
@@ -252,17 +256,22 @@ class Corpus:
             self._writer = Store(self.config.db_path, cache_mb=WRITER_CACHE_MB)
         return self._writer
 
-    def refresh(self) -> IndexReport | None:
-        """Index the folder if any article changed. Returns the report, or None if nothing changed.
+    def refresh(self, deep_seconds: float = REFRESH_DEEP_SECONDS, deep_backlog: int | None = None) -> IndexReport | None:
+        """Index the folder if any article changed, and let the transformer read for up to `deep_seconds` (only if
+        it has at most `deep_backlog` sentences left, when that is given). Returns the report, or None if there
+        was nothing to do.
 
         Never waits for another process's index run (IndexBusy): what it has committed is already served.
         """
         if self.store.read_only:
             return None
         plan = self.plan()
-        if plan.is_empty and not self.vectors_missing() and self.deep_missing() is None:
+        unread = self.deep_missing()
+        if unread is not None and deep_backlog is not None and unread[1] - unread[0] > deep_backlog:
+            unread = None  # too much to read now: `quotebot index` or a running bot does it
+        if plan.is_empty and not self.vectors_missing() and unread is None:
             return None
-        return self.index(wait=False, deep_seconds=REFRESH_DEEP_SECONDS)
+        return self.index(wait=False, deep=unread is not None or not plan.is_empty, deep_seconds=deep_seconds, deep_backlog=deep_backlog)
 
     @property
     def searcher(self) -> Searcher:

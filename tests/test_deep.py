@@ -133,6 +133,33 @@ def test_questions_are_answered_while_the_transformer_reads(seeds_dir: Path, tmp
     assert answered_during > 5 and corpus.deep_missing() is None
 
 
+def test_a_question_does_not_wait_for_a_long_reading(seeds_dir: Path, tmp_path: Path) -> None:
+    """`quotebot ask` reads a few hundred sentences before answering, never a whole archive's backlog."""
+    corpus = Corpus.open(CorpusConfig(folder=seeds_dir, db_path=tmp_path / "q.db"))
+    corpus.index(deep=False)
+    unread = corpus.deep_missing()
+    assert unread is not None and unread[0] == 0
+    assert corpus.refresh(deep_backlog=unread[1] - 1) is None  # too much to read now, and nothing else to do
+    assert corpus.deep_missing() == unread
+    assert corpus.refresh(deep_backlog=unread[1]) is not None
+    assert corpus.deep_missing() is None
+    corpus.close()
+
+
+def test_ask_answers_at_once_and_says_what_the_transformer_has_not_read(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    make_corpus(data, 120)  # about 660 sentences: more than `ask` reads before answering
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("QUOTEBOT_", "SLACK_"))}
+    command = [sys.executable, "-m", "bot", "--data", str(data), "--db", str(tmp_path / "q.db")]
+    indexed = subprocess.run([*command, "index"], capture_output=True, text=True, env={**env, "QUOTEBOT_RERANK": "off"}, timeout=120)
+    assert indexed.returncode == 0, indexed.stderr
+    asked = subprocess.run([*command, "ask", "w1x w2x w3x"], capture_output=True, text=True, env=env, timeout=60)
+    assert asked.returncode == 0, asked.stderr
+    assert asked.stdout.startswith("1. “")
+    assert "note: the transformer has read 0 of " in asked.stderr and "`quotebot index`" in asked.stderr
+    assert deep_count(tmp_path / "q.db") == 0
+
+
 def deep_count(db: Path) -> int:
     try:
         with closing(sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=1)) as conn:
