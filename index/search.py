@@ -1,8 +1,9 @@
 """Question -> analysed terms (and a sentence vector) -> engines -> ranked, de-duplicated hits with their sources.
 
-With semantic search on (the default when the model loads), BM25 candidates and the nearest sentences
-by embedding are fused by weighted reciprocal rank, and whether to answer is decided on the best
-sentence's cosine and lexical evidence together (`Answerability`). Without it, BM25 alone:
+With semantic search on (the default when the model loads), BM25 candidates and the nearest sentences by
+the static model's vectors are pooled and ordered by the transformer's cosine and BM25 together (by weighted
+reciprocal rank of the two first rankings where the transformer has not read them), and whether to answer
+is decided on the best cosine and lexical evidence together (`Answerability`). Without it, BM25 alone:
 - coverage: the share of the question's meaningful terms (IDF-weighted) that a sentence holds.
   A question is answerable only if some sentence covers enough of it; scores alone are not
   comparable across questions, coverage is. Terms the corpus has never seen count fully against.
@@ -209,7 +210,9 @@ class Searcher:
         return SearchResult(hits=self._hits(ranked, k, context, scope), query=query)
 
     def hybrid_search(self, question: str, k: int = 3, context: int = 0, scope: Scope = ()) -> SearchResult:
-        """BM25 and embedding rankings fused by weighted reciprocal rank; answerability on both kinds of evidence."""
+        """BM25 and static-model candidates, ordered by the transformer's cosine and BM25 together (or, where the
+        transformer has not read them, by weighted reciprocal rank of the two rankings); answerability on the
+        best cosine and the lexical evidence together."""
         assert self.dense is not None and self.embedder is not None
         settings = self.settings
         query = self.analyse(question)

@@ -380,6 +380,11 @@ class Store:
             [after, limit],
         ).fetchall()
 
+    def last_deep_vector(self) -> int:
+        """The highest passage id with a re-ranking vector (0 if none). Passages are read in id order and new ones
+        get higher ids, so those at or below it have theirs."""
+        return int(self.db.execute("select coalesce(max(passage_id), 0) from deep_vectors").fetchone()[0])
+
     def deep_vector_counts(self) -> tuple[int, int]:
         """(passages with a re-ranking vector, passages)."""
         have = self.db.execute("select count(*) from deep_vectors").fetchone()[0]
