@@ -15,8 +15,6 @@ answers are ranked with the static model alone.
 
 from __future__ import annotations
 
-import hashlib
-import json
 import logging
 from collections.abc import Sequence
 from functools import cached_property
@@ -25,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from .semantic import ModelError
+from .semantic import ModelError, checked_manifest
 
 logger = logging.getLogger(__name__)
 
@@ -193,19 +191,7 @@ class DeepEmbedder:
 
     def __init__(self, folder: Path = DEEP_DIR) -> None:
         self.folder = folder
-        try:
-            manifest = json.loads((folder / "MANIFEST.json").read_text(encoding="utf-8"))
-        except (OSError, ValueError) as error:
-            raise ModelError(f"{folder / 'MANIFEST.json'}: {error}") from error
-        for name in DEEP_FILES:
-            path = folder / name
-            try:
-                digest = hashlib.sha256(path.read_bytes()).hexdigest()
-            except OSError as error:
-                raise ModelError(f"{path}: {error.strerror or error}") from error
-            if not isinstance(manifest, dict) or digest != manifest.get(name):
-                raise ModelError(f"{path}: checksum does not match {folder / 'MANIFEST.json'}")
-        self.version = "deep-" + str(manifest["model.safetensors"])[:16]
+        self.version = "deep-" + checked_manifest(folder, DEEP_FILES)["model.safetensors"][:16]
 
     @cached_property
     def _parts(self) -> tuple[MiniLM, Any]:

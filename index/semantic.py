@@ -56,15 +56,7 @@ class StaticEmbedder:
 
     def __init__(self, folder: Path = MODEL_DIR) -> None:
         self.folder = folder
-        manifest = _read_manifest(folder)
-        for name in MODEL_FILES:
-            path = folder / name
-            try:
-                digest = hashlib.sha256(path.read_bytes()).hexdigest()
-            except OSError as error:
-                raise ModelError(f"{path}: {error.strerror or error}") from error
-            if digest != manifest.get(name):
-                raise ModelError(f"{path}: checksum does not match {folder / 'MANIFEST.json'}")
+        manifest = checked_manifest(folder, MODEL_FILES)
         self.version = str(manifest["model.safetensors"])[:16]
         self.dims = int(json.loads((folder / "config.json").read_text(encoding="utf-8"))["hidden_dim"])
 
@@ -102,14 +94,24 @@ class StaticEmbedder:
         return state
 
 
-def _read_manifest(folder: Path) -> dict[str, str]:
+def checked_manifest(folder: Path, files: Sequence[str]) -> dict[str, str]:
+    """A model folder's MANIFEST.json, after checking each of `files` against the sha256 it lists. ModelError if
+    the manifest or a file is missing, unreadable, or does not match."""
     try:
-        data = json.loads((folder / "MANIFEST.json").read_text(encoding="utf-8"))
+        manifest = json.loads((folder / "MANIFEST.json").read_text(encoding="utf-8"))
     except (OSError, ValueError) as error:
         raise ModelError(f"{folder / 'MANIFEST.json'}: {error}") from error
-    if not isinstance(data, dict) or not all(isinstance(data.get(n), str) for n in MODEL_FILES):
-        raise ModelError(f"{folder / 'MANIFEST.json'}: does not list {', '.join(MODEL_FILES)}")
-    return data
+    if not isinstance(manifest, dict) or not all(isinstance(manifest.get(n), str) for n in files):
+        raise ModelError(f"{folder / 'MANIFEST.json'}: does not list {', '.join(files)}")
+    for name in files:
+        path = folder / name
+        try:
+            digest = hashlib.sha256(path.read_bytes()).hexdigest()
+        except OSError as error:
+            raise ModelError(f"{path}: {error.strerror or error}") from error
+        if digest != manifest[name]:
+            raise ModelError(f"{path}: checksum does not match {folder / 'MANIFEST.json'}")
+    return manifest
 
 
 def load_embedder(folder: Path = MODEL_DIR) -> tuple[StaticEmbedder | None, str | None]:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import shutil
 from datetime import date
+from pathlib import Path
 
 from index.models import Found, Hit, Passage, Source  # noqa: F401 - Source is used by tests
 
@@ -25,3 +27,12 @@ class FakeSearch:
     def __call__(self, question: str, k: int, context: int, scope: tuple[str, ...] = ()) -> Found:
         self.calls.append((question, k, context, scope))
         return Found(self.hits[:k], self.confident)
+
+
+def damaged_copy(model: Path, to: Path) -> Path:
+    """A copy of a model folder with one byte of its weights flipped: its checksum no longer matches."""
+    shutil.copytree(model, to)
+    data = bytearray((to / "model.safetensors").read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    (to / "model.safetensors").write_bytes(bytes(data))
+    return to

@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import logging
 import os
-import shutil
 import signal
 import sqlite3
 import subprocess
@@ -21,6 +20,7 @@ import numpy as np
 from index.corpus import DEEP_BATCH, Corpus, CorpusConfig
 from index.deep import DEEP_DIR, DeepEmbedder, passage_text
 from index.semantic import from_blobs
+from tests.fakes import damaged_copy
 from tests.processes import make_corpus
 
 REFERENCE = Path(__file__).parent / "data" / "minilm_reference.json"
@@ -99,11 +99,7 @@ def test_unread_candidates_fall_back_to_the_static_ranking_and_a_few_are_read_wh
 
 
 def test_a_damaged_transformer_falls_back_to_the_static_ranking_with_one_warning(seeds_dir: Path, tmp_path: Path, caplog) -> None:
-    model = tmp_path / "deep"
-    shutil.copytree(DEEP_DIR, model)
-    data = bytearray((model / "model.safetensors").read_bytes())
-    data[len(data) // 2] ^= 0xFF
-    (model / "model.safetensors").write_bytes(bytes(data))
+    model = damaged_copy(DEEP_DIR, tmp_path / "deep")
     with caplog.at_level(logging.WARNING, logger="index.deep"):
         corpus = open_corpus(seeds_dir, tmp_path / "q.db", deep_model=model)
     assert corpus.deep is None and "checksum" in (corpus.semantic_problem or "")

@@ -12,6 +12,7 @@ import pytest
 
 from index.corpus import Corpus, CorpusConfig
 from index.semantic import MODEL_DIR, DenseIndex, StaticEmbedder, from_blobs, load_embedder, to_blob
+from tests.fakes import damaged_copy
 
 REFERENCE = Path(__file__).parent / "data" / "minilm_reference.json"
 
@@ -49,11 +50,7 @@ def test_static_model_agrees_with_the_transformer_on_what_is_closest() -> None:
 
 
 def test_a_damaged_model_falls_back_to_bm25_with_one_warning(tmp_path: Path, seeds_dir: Path, caplog) -> None:
-    model = tmp_path / "model"
-    shutil.copytree(MODEL_DIR, model)
-    data = bytearray((model / "model.safetensors").read_bytes())
-    data[len(data) // 2] ^= 0xFF
-    (model / "model.safetensors").write_bytes(bytes(data))
+    model = damaged_copy(MODEL_DIR, tmp_path / "model")
     with caplog.at_level(logging.WARNING, logger="index.semantic"):
         corpus = open_corpus(seeds_dir, tmp_path / "q.db", model=model)
     assert corpus.embedder is None and "checksum" in (corpus.semantic_problem or "")
