@@ -191,3 +191,31 @@ def test_kill_9_while_the_transformer_reads_keeps_what_it_committed(tmp_path: Pa
     again = Corpus.open(CorpusConfig(folder=data, db_path=db))
     assert again.deep_missing() is None and deep_count(db) == again.store.counts()[1]
     again.close()
+
+
+def test_ctrl_c_while_the_transformer_reads_says_what_it_read_and_the_next_run_reads_the_rest(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    make_corpus(data, 200)
+    db = tmp_path / "q.db"
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("QUOTEBOT_", "SLACK_"))}
+    command = [sys.executable, "-m", "bot", "--data", str(data), "--db", str(db), "index"]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    deadline = time.monotonic() + 120
+    while deep_count(db) < DEEP_BATCH:
+        assert process.poll() is None and time.monotonic() < deadline, "the transformer never committed"
+        time.sleep(0.05)
+    process.send_signal(signal.SIGINT)
+    _, err = process.communicate(timeout=60)
+    assert process.returncode == 130 and "Traceback" not in err
+    last = err.strip().splitlines()[-1]
+    assert last.startswith("Stopped (SIGINT). All 200 articles are indexed and answer questions; the transformer read ")
+    read = int(last.split("the transformer read ")[1].split(" of ")[0].replace(",", ""))
+    # what it said it read was kept (a batch committed just as the signal came may not be counted yet)
+    assert read % DEEP_BATCH == 0 and read <= deep_count(db) <= read + DEEP_BATCH
+    assert last.endswith("`quotebot index` or a running bot reads the rest.")
+    rest = subprocess.run(command, capture_output=True, text=True, env=env, timeout=300)
+    assert rest.returncode == 0, rest.stderr
+    assert "(0 added, 0 updated, 0 removed, 200 unchanged)" in rest.stdout
+    corpus = Corpus.open(CorpusConfig(folder=data, db_path=db))
+    assert corpus.deep_missing() is None
+    corpus.close()
