@@ -240,17 +240,15 @@ class Corpus:
         if done >= total or (backlog is not None and total - done > backlog):
             return
         deadline = None if seconds is None else time.monotonic() + seconds
-        for after in dict.fromkeys((writer.last_deep_vector(), 0)):  # the new passages; then any gap, if one is left
-            while not self._cancel.is_set() and (batch := writer.without_deep_vectors(DEEP_BATCH, after)):
-                vectors = deep.embed([passage_text(title, text) for _, title, text in batch])
-                writer.set_deep_vectors([(pid, to_blob(v)) for (pid, _, _), v in zip(batch, vectors, strict=True)])
-                after = batch[-1][0]
-                done += len(batch)
-                if on_progress:
-                    on_progress(done, total)
-                if deadline is not None and time.monotonic() > deadline:
-                    return
-            if done >= total:
+        after = writer.last_deep_vector()  # every passage up to it is read
+        while not self._cancel.is_set() and (batch := writer.without_deep_vectors(DEEP_BATCH, after)):
+            vectors = deep.embed([passage_text(title, text) for _, title, text in batch])
+            writer.set_deep_vectors([(pid, to_blob(v)) for (pid, _, _), v in zip(batch, vectors, strict=True)])
+            after = batch[-1][0]
+            done += len(batch)
+            if on_progress:
+                on_progress(done, total)
+            if deadline is not None and time.monotonic() > deadline:
                 return
 
     def _writing_store(self) -> Store:

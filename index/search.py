@@ -220,8 +220,6 @@ class Searcher:
         found = self.engine.search(query.terms, settings.candidates, scope) if query.terms else []
         nearest = self.dense.search(vector, settings.candidates, scope)
         passages = self.store.passages(list(dict.fromkeys([pid for pid, _ in found] + [pid for pid, _ in nearest])))
-        cosines = dict(nearest)
-        cosines.update(self.dense.similarity(vector, [pid for pid, _ in found if pid not in cosines]))
         lexical: dict[int, float] = {}
         coverage: dict[int, float] = {}
         restating: set[int] = set()
@@ -237,6 +235,8 @@ class Searcher:
             best = max(deep.values())
         else:
             ranked = self.rrf_ranking(passages, [pid for pid, _ in found if pid in lexical], [pid for pid, _ in nearest], lexical, restating)
+            cosines = dict(nearest)
+            cosines.update(self.dense.similarity(vector, [pid for pid, _ in found if pid not in cosines]))
             best = max(cosines.values(), default=0.0)
         top = ranked[0][1].id
         evidence = Evidence(

@@ -25,8 +25,9 @@ import sqlite_utils
 from .dedupe import block_keys, copy_finder, fingerprint
 from .models import Passage, Source
 
-SCHEMA_VERSION = 6  # 6: the re-ranking model's vectors; 2: block keys are hashed to integers; 3: sentence vectors; 4: per-article metadata digest;
-# 5: a digest of each article's stored sentences, which is equal for the same story filed under two names
+SCHEMA_VERSION = 6  # 2: block keys are hashed to integers; 3: sentence vectors; 4: per-article metadata digest;
+# 5: a digest of each article's stored sentences, which is equal for the same story filed under two names;
+# 6: the re-ranking model's vectors
 
 
 class StoreError(Exception):
@@ -338,11 +339,14 @@ class Store:
 
     def vectors(self, ids: Sequence[int]) -> dict[int, bytes]:
         """The stored vectors of the given passages (those that have one)."""
+        return self._blobs("select id, vector from passages where vector is not null and id", ids)
+
+    def _blobs(self, query: str, ids: Sequence[int]) -> dict[int, bytes]:
+        """(id, blob) rows of `query`, which ends with the id column to match against `ids`."""
         wanted = list(dict.fromkeys(ids))
         if not wanted:
             return {}
-        rows = self.db.execute(f"select id, vector from passages where id in ({_marks(wanted)}) and vector is not null", wanted)
-        return dict(rows.fetchall())
+        return dict(self.db.execute(f"{query} in ({_marks(wanted)})", wanted).fetchall())
 
     def sample_vectors(self, limit: int) -> list[bytes]:
         """Up to `limit` stored vectors spread over the store, to learn the approximate index's clusters from."""
@@ -366,10 +370,7 @@ class Store:
 
     def deep_vectors(self, ids: Sequence[int]) -> dict[int, bytes]:
         """The re-ranking model's vectors of the given passages (those that have one)."""
-        wanted = list(dict.fromkeys(ids))
-        if not wanted:
-            return {}
-        return dict(self.db.execute(f"select passage_id, vector from deep_vectors where passage_id in ({_marks(wanted)})", wanted).fetchall())
+        return self._blobs("select passage_id, vector from deep_vectors where passage_id", ids)
 
     def without_deep_vectors(self, limit: int, after: int = 0) -> list[tuple[int, str, str]]:
         """Up to `limit` (passage id, article title, text) of passages after id `after` without a re-ranking
@@ -381,14 +382,16 @@ class Store:
         ).fetchall()
 
     def last_deep_vector(self) -> int:
-        """The highest passage id with a re-ranking vector (0 if none). Passages are read in id order and new ones
-        get higher ids, so those at or below it have theirs."""
+        """The highest passage id with a re-ranking vector (0 if none). Passages are read in id order, committed a
+        batch at a time, and new ones get higher ids, so every passage at or below it has its vector."""
         return int(self.db.execute("select coalesce(max(passage_id), 0) from deep_vectors").fetchone()[0])
 
     def deep_vector_counts(self) -> tuple[int, int]:
-        """(passages with a re-ranking vector, passages)."""
-        have = self.db.execute("select count(*) from deep_vectors").fetchone()[0]
-        return int(have), self.counts()[1]
+        """(passages with a re-ranking vector, passages): those up to `last_deep_vector`, counted without reading the
+        vectors (a count of their table would read all of them, 0.77 GB at a million sentences)."""
+        unread = self.db.execute("select count(*) from passages where id > ?", [self.last_deep_vector()]).fetchone()[0]
+        total = self.counts()[1]
+        return total - int(unread), total
 
     def set_deep_vectors(self, vectors: Sequence[tuple[int, bytes]]) -> None:
         """Store (passage id, vector) in one transaction; a passage deleted meanwhile gets none."""
@@ -486,8 +489,8 @@ class Store:
         with self.transaction():
             conn = self.db.conn
             ids = [(source.article_id,) for source, _, _ in articles]
-            conn.executemany("delete from deep_vectors where passage_id in (select id from passages where article_id = ?)", ids)
-            conn.executemany("delete from passages where article_id = ?", ids)
+            for (article_id,) in ids:
+                self._delete_passages(article_id)
             conn.executemany("delete from skipped where id = ?", ids)
             first_id = next_id = self._next_passage_id()
             sources, rows, repeats = [], [], []

@@ -57,8 +57,12 @@ def test_every_sentence_is_read_with_its_title_and_answers_use_it(seeds_dir: Pat
     sources = corpus.store.sources()
     sample = passages[::20]
     expected = DeepEmbedder().embed([passage_text(sources[p.article_id].title, p.text) for p in sample])
-    for passage, vector in zip(sample, expected, strict=True):
+    alone = DeepEmbedder().embed([p.text for p in sample])
+    for passage, vector, bare in zip(sample, expected, alone, strict=True):
         assert float(rows[passage.id] @ vector) > 0.9999
+        if sources[passage.article_id].title:
+            assert passage_text(sources[passage.article_id].title, passage.text).startswith(sources[passage.article_id].title)
+            assert float(rows[passage.id] @ bare) < 0.99  # the title was read too, not the sentence alone
     result = corpus.ask(QUESTION, 3)
     assert result.evidence is not None and result.evidence.model == "transformer"
     assert any("air-defense equipment" in h.passage.text or "air-defence missiles" in h.passage.text for h in result.hits)
@@ -164,17 +168,27 @@ def deep_count(db: Path) -> int:
         return 0
 
 
-def test_kill_9_while_the_transformer_reads_keeps_what_it_committed(tmp_path: Path) -> None:
-    data = tmp_path / "data"
-    make_corpus(data, 300)
-    db = tmp_path / "q.db"
+def index_command(data: Path, db: Path) -> tuple[list[str], dict[str, str]]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("QUOTEBOT_", "SLACK_"))}
-    command = [sys.executable, "-m", "bot", "--data", str(data), "--db", str(db), "index"]
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+    return [sys.executable, "-m", "bot", "--data", str(data), "--db", str(db), "index"], env
+
+
+def reading(command: list[str], env: dict[str, str], db: Path) -> subprocess.Popen[str]:
+    """`quotebot index` started, once the transformer has committed its first batch."""
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
     deadline = time.monotonic() + 120
     while deep_count(db) < DEEP_BATCH:
         assert process.poll() is None and time.monotonic() < deadline, "the transformer never committed"
         time.sleep(0.05)
+    return process
+
+
+def test_kill_9_while_the_transformer_reads_keeps_what_it_committed(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    make_corpus(data, 300)
+    db = tmp_path / "q.db"
+    command, env = index_command(data, db)
+    process = reading(command, env, db)
     process.send_signal(signal.SIGKILL)
     process.wait(timeout=30)
     corpus = Corpus.open(CorpusConfig(folder=data, db_path=db))
@@ -197,13 +211,8 @@ def test_ctrl_c_while_the_transformer_reads_says_what_it_read_and_the_next_run_r
     data = tmp_path / "data"
     make_corpus(data, 200)
     db = tmp_path / "q.db"
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("QUOTEBOT_", "SLACK_"))}
-    command = [sys.executable, "-m", "bot", "--data", str(data), "--db", str(db), "index"]
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
-    deadline = time.monotonic() + 120
-    while deep_count(db) < DEEP_BATCH:
-        assert process.poll() is None and time.monotonic() < deadline, "the transformer never committed"
-        time.sleep(0.05)
+    command, env = index_command(data, db)
+    process = reading(command, env, db)
     process.send_signal(signal.SIGINT)
     _, err = process.communicate(timeout=60)
     assert process.returncode == 130 and "Traceback" not in err
