@@ -1,15 +1,15 @@
-"""Fit the transformer re-ranking's weight and its answer/decline thresholds on the dev sets, and show the result
-on the sets nobody tuned on.
+"""Fit the transformer re-ranking's weight, its answer-kind penalty and its answer/decline thresholds on the
+dev sets, and show the result on the sets nobody tuned on.
 
     python bench/tune.py
 
 Dev (tuned on): eval/dev.jsonl, the even half of WikiQA dev (pooled), and that half's questions asked of the
 news articles, where every one is off-topic. Held out: eval/test.jsonl, eval/test-new.jsonl, the odd half of
-WikiQA. The ranking is fitted first (P@1 plus nDCG summed over the dev sets), then the two cosine thresholds,
-on the ranking's evidence (`SearchResult.evidence`), to make the fewest mistakes (ties: the lowest thresholds): an answerable question
+WikiQA. The ranking (weight and penalty) is fitted first: P@1 plus nDCG summed over the dev sets, and of
+values that tie, the middle one. Then the two cosine thresholds are fitted on the ranking's evidence
+(`SearchResult.evidence`), to make the fewest mistakes (ties: the lowest thresholds): an answerable question
 declined or an off-topic one answered counts 1; an off-topic one answered as unsure, or an answerable one
-marked unsure, counts 0.25.
-"""
+marked unsure, counts 0.25."""
 
 from __future__ import annotations
 
@@ -29,6 +29,7 @@ from ablation import NEVER, ROOT, WIKIQA, open_corpus  # noqa: E402  (beside thi
 from wikiqa import convert  # noqa: E402
 
 WEIGHTS = (0.4, 0.5, 0.6, 0.7, 0.8)
+KIND_PENALTIES = (0.0, 0.1, 0.2, 0.3)
 OFF_TOPIC = (0.2, 0.25, 0.3, 0.35, 0.4, 0.45, 0.5, 0.55)
 CONFIDENT = (0.4, 0.45, 0.5, 0.55, 0.6, 0.65, 0.7)
 
@@ -99,24 +100,26 @@ def main() -> None:
             "off-topic odd": (news, off_topic[1::2], 5),
         }
         never = replace(SearchSettings(), **NEVER)
-        print("| deep_weight | " + " | ".join(f"{n} P@1 / nDCG" for n in ("dev", "wikiqa even")) + " |\n|---|---|---|")
-        best_weight, best = SearchSettings().deep_weight, -1.0
-        for weight in WEIGHTS:
-            settings = replace(never, deep_weight=weight)
+        print("| deep_weight | answer_kind_penalty | " + " | ".join(f"{n} P@1 / nDCG" for n in ("dev", "wikiqa even")) + " |\n|---|---|---|---|")
+        totals = {}
+        for weight, penalty in product(WEIGHTS, KIND_PENALTIES):
+            settings = replace(never, deep_weight=weight, answer_kind_penalty=penalty)
             scores = [ranking_score(ask_all(c, g, settings, k)) for c, g, k in (dev["dev"][:3], dev["wikiqa even"][:3])]
-            print(f"| {weight} | " + " | ".join(f"{p:.2f} / {n:.2f}" for p, n in scores) + " |")
-            total = sum(p + n for p, n in scores)
-            if total > best + 1e-9:
-                best_weight, best = weight, total
-        ranked = replace(never, deep_weight=best_weight)
+            print(f"| {weight} | {penalty} | " + " | ".join(f"{p:.2f} / {n:.2f}" for p, n in scores) + " |")
+            totals[weight, penalty] = sum(p + n for p, n in scores)
+        tied = [fit for fit, total in totals.items() if total > max(totals.values()) - 1e-9]
+        best_weight, best_penalty = tied[len(tied) // 2]  # the middle of a flat optimum, not its edge
+        ranked = replace(never, deep_weight=best_weight, answer_kind_penalty=best_penalty)
         asked = {name: ask_all(c, g, ranked, k) for name, (c, g, k) in {**dev, **held}.items()}
         fits = []
         for off, confident in product(OFF_TOPIC, CONFIDENT):
-            settings = replace(SearchSettings(), deep_weight=best_weight, deep_off_topic_cosine=off, deep_confident_cosine=confident)
+            settings = replace(
+                SearchSettings(), deep_weight=best_weight, answer_kind_penalty=best_penalty, deep_off_topic_cosine=off, deep_confident_cosine=confident
+            )
             fits.append((sum(mistakes(asked[name], settings) for name in dev), off, confident, settings))
         cost, _, _, chosen = min(fits, key=lambda fit: fit[:3])
         print(
-            f"\nchosen: deep_weight {chosen.deep_weight}, deep_off_topic_cosine {chosen.deep_off_topic_cosine}, "
+            f"\nchosen: deep_weight {chosen.deep_weight}, answer_kind_penalty {chosen.answer_kind_penalty}, deep_off_topic_cosine {chosen.deep_off_topic_cosine}, "
             f"deep_confident_cosine {chosen.deep_confident_cosine} ({cost} mistakes on the dev sets)\n"
         )
         print("| set | questions | P@1 | nDCG | answerable declined | unanswerable declined | answerable unsure |\n|---|---|---|---|---|---|---|")

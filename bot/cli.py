@@ -70,7 +70,7 @@ def make_answerer(corpus: Corpus, settings: Settings) -> Answerer:
 ASK_READS_AT_MOST = 400  # sentences the transformer reads before an answer (about 3 s); more: `quotebot index`
 
 
-def refresh_quietly(corpus: Corpus) -> None:
+def refresh_quietly(corpus: Corpus, note_unread: bool = True) -> None:
     """Index new or changed articles before answering; say only what went wrong, and answer anyway."""
     if corpus.read_only:
         if not corpus.plan().is_empty:
@@ -78,7 +78,7 @@ def refresh_quietly(corpus: Corpus) -> None:
         return
     try:
         report = corpus.refresh(deep_backlog=ASK_READS_AT_MOST)
-        if (unread := corpus.deep_missing()) is not None:
+        if note_unread and (unread := corpus.deep_missing()) is not None:
             click.echo(
                 f"note: the transformer has read {unread[0]:,} of {unread[1]:,} sentences; answers among the rest are "
                 "ranked without it until `quotebot index` (or a running bot) reads them",
@@ -252,11 +252,11 @@ def index(settings: Settings, path: Path | None) -> None:
     except Interrupted as stop:
         stop.kept = f"All {report.articles:,} articles are indexed; the search engine catches up at the next question."
         raise
-    read_deep(corpus, report)
+    read_deep(corpus, report.articles)
     click.echo(summary(report))
 
 
-def read_deep(corpus: Corpus, report: IndexReport) -> None:
+def read_deep(corpus: Corpus, articles: int) -> None:
     """Let the transformer read the sentences it has not read, with a progress bar; Ctrl-C keeps what it read."""
     missing = corpus.deep_missing()
     if missing is None:
@@ -272,7 +272,7 @@ def read_deep(corpus: Corpus, report: IndexReport) -> None:
             corpus.read_deep(advance)
         except Interrupted as stop:
             stop.kept = (
-                f"All {report.articles:,} articles are indexed and answer questions; the transformer read {bar.pos:,} of "
+                f"All {articles:,} articles are indexed and answer questions; the transformer read {bar.pos:,} of "
                 f"{total:,} sentences, and `quotebot index` or a running bot reads the rest."
             )
             raise
@@ -426,7 +426,10 @@ def refresh_in_background(corpus: Corpus) -> IndexReport | None:
 @click.option("--json", "as_json", is_flag=True, help="Print the figures as JSON.")
 @click.pass_obj
 def evaluate_command(settings: Settings, gold_file: Path, top_k: int, as_json: bool) -> None:
-    """Measure answer quality on GOLD_FILE (JSON lines: id, question, answers, kind)."""
+    """Measure answer quality on GOLD_FILE (JSON lines: id, question, answers, kind).
+
+    New articles are indexed first, and the transformer reads every sentence it has not read (with a progress
+    bar), so the figures are those of the full ranking."""
     from index.evaluate import GoldFileError, evaluate, format_table, load_gold
 
     try:
@@ -434,8 +437,11 @@ def evaluate_command(settings: Settings, gold_file: Path, top_k: int, as_json: b
     except GoldFileError as error:
         raise click.ClickException(str(error)) from error
     corpus = open_corpus(settings)
-    refresh_quietly(corpus)
+    refresh_quietly(corpus, note_unread=False)
+    if not corpus.read_only:  # measure the ranking as it is once the transformer has read every sentence
+        read_deep(corpus, corpus.article_count())
     answerer = make_answerer(corpus, settings)
+
     def search(question: str, k: int) -> Found:
         answer = answerer.answer(question, k=k)
         return Found(answer.hits, answer.confident)

@@ -10,6 +10,8 @@ is decided on the best cosine and lexical evidence together (`Answerability`). W
 - restatement: a sentence that wraps the question in "what/whether/unclear ..." and adds little
   else ("It was unclear what Russia would give North Korea in return.") is pushed down.
 - syndicated copies collapse into one hit listing the other sources.
+On the transformer's path, a candidate that cannot hold the kind of answer asked for ("when": no date or
+time word; "how many": no number; "who"/"where": no name beyond the question's own) is pushed down.
 """
 
 from __future__ import annotations
@@ -58,6 +60,9 @@ class SearchSettings:
     deep_weight: float = 0.7
     deep_on_the_fly: int = 8  # candidates without a stored vector read by the transformer while answering; more: static
     deep_off_topic_cosine: float = 0.25  # declined: no candidate this close by the transformer, and little word overlap
+    # Subtracted from the score of a candidate that cannot hold the kind of answer the question asks for
+    # ("when" and no date or time word, "how many" and no number, "who"/"where" and no name the question lacks).
+    answer_kind_penalty: float = 0.2
     deep_confident_cosine: float = 0.5  # confident: a candidate this close
 
 
@@ -133,6 +138,47 @@ _EMBEDDED_QUESTION = re.compile(r"\b(what|whether|how|why)\b", re.I)
 _QUESTION_PHRASES = re.compile(r"\bhow\s+(long|far|often|soon|old|come)\b", re.I)
 _WORD = re.compile(r"[^\W\d_][\w'’-]*")
 _RESTATEMENT_SHARE = 0.8  # share of the sentence's match to the question inside the embedded question
+
+AnswerKind = Literal["time", "number", "name"]
+_ASKS_TIME = re.compile(r"\bwhen\b|\bwhat (year|date|day|month|time)\b|\bwhich (year|day|month)\b", re.I)
+_ASKS_NUMBER = re.compile(
+    r"\bhow (many|much|long|old|far|big|large|tall|fast|high|deep)\b|\bwhat (percentage|percent|share|number|amount)\b", re.I
+)
+_ASKS_NAME = re.compile(r"^\W*(who|whom|whose|where)\b", re.I)
+_TIME = re.compile(
+    r"\b(1[5-9]\d\d|20\d\d)s?\b|\b(january|february|march|april|may|june|july|august|september|october|november"
+    r"|december|monday|tuesday|wednesday|thursday|friday|saturday|sunday|century|decade|yesterday|today|tonight"
+    r"|(last|this|next) (week|month|year))\b",
+    re.I,
+)
+_NUMBER = re.compile(
+    r"\d|\b(one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|thirty|forty|fifty|dozens?"
+    r"|hundreds?|thousands?|millions?|billions?|trillions?|percent|half|double[ds]?|tripled?)\b",
+    re.I,
+)
+_NAME = re.compile(r"(?<!^)(?<![.!?:\"“]\s)\b[A-Z][\w'’-]+")
+
+
+def answer_kind(question: str) -> AnswerKind | None:
+    """The kind of answer a question asks for, where its wording says: a time, a number or a name."""
+    if _ASKS_TIME.search(question):
+        return "time"
+    if _ASKS_NUMBER.search(question):
+        return "number"
+    if _ASKS_NAME.search(question):
+        return "name"
+    return None
+
+
+def can_answer(kind: AnswerKind, question: str, text: str) -> bool:
+    """Whether a sentence holds something of that kind: a date or time word, a number, or a capitalised
+    name (not opening the sentence) that the question does not already hold."""
+    if kind == "time":
+        return bool(_TIME.search(text))
+    if kind == "number":
+        return bool(_NUMBER.search(text))
+    asked = {word.casefold() for word in _WORD.findall(question)}
+    return any(m.group(0).casefold() not in asked for m in _NAME.finditer(text))
 
 
 class Searcher:
@@ -231,7 +277,7 @@ class Searcher:
             return SearchResult(hits=(), query=query)
         deep = self.deep_cosines(question, passages)
         if deep is not None:
-            ranked = self.deep_ranking(passages, lexical, deep, restating)
+            ranked = self.deep_ranking(passages, lexical, deep, restating, answer_kind(question), question)
             best = max(deep.values())
         else:
             ranked = self.rrf_ranking(passages, [pid for pid, _ in found if pid in lexical], [pid for pid, _ in nearest], lexical, restating)
@@ -283,9 +329,16 @@ class Searcher:
         return {pid: float(score) for pid, score in zip(ids, scores, strict=True)}
 
     def deep_ranking(
-        self, passages: Mapping[int, Passage], lexical: Mapping[int, float], deep: Mapping[int, float], restating: set[int]
+        self,
+        passages: Mapping[int, Passage],
+        lexical: Mapping[int, float],
+        deep: Mapping[int, float],
+        restating: set[int],
+        kind: AnswerKind | None = None,
+        question: str = "",
     ) -> list[tuple[float, Passage]]:
-        """Candidates by the transformer's cosine and the BM25 score together, each scaled to 0..1 over the candidates."""
+        """Candidates by the transformer's cosine and the BM25 score together, each scaled to 0..1 over the
+        candidates, less `answer_kind_penalty` for those that cannot hold the kind of answer asked for."""
         weight = self.settings.deep_weight
         low, high = min(deep.values()), max(deep.values())
         spread = max(high - low, 1e-9)
@@ -293,6 +346,10 @@ class Searcher:
         fused = {pid: weight * (deep[pid] - low) / spread + (1 - weight) * lexical[pid] / best_lexical for pid in passages}
         for pid in restating:  # it answers nothing, however close in meaning
             fused[pid] *= self.settings.restatement_penalty
+        if kind is not None:
+            for pid, passage in passages.items():
+                if not can_answer(kind, question, passage.text):
+                    fused[pid] -= self.settings.answer_kind_penalty
         return sorted(((score, passages[pid]) for pid, score in fused.items()), key=lambda pair: (-pair[0], pair[1].id))
 
     def rescore(self, query: Query, passage: Passage) -> tuple[float, float, bool]:

@@ -146,7 +146,7 @@ def test_a_question_does_not_wait_for_a_long_reading(seeds_dir: Path, tmp_path: 
     corpus.close()
 
 
-def test_ask_answers_at_once_and_says_what_the_transformer_has_not_read(tmp_path: Path) -> None:
+def test_ask_answers_at_once_and_says_what_the_transformer_has_not_read_and_eval_reads_it_first(tmp_path: Path) -> None:
     data = tmp_path / "data"
     make_corpus(data, 120)  # about 660 sentences: more than `ask` reads before answering
     env = {k: v for k, v in os.environ.items() if not k.startswith(("QUOTEBOT_", "SLACK_"))}
@@ -158,6 +158,14 @@ def test_ask_answers_at_once_and_says_what_the_transformer_has_not_read(tmp_path
     assert asked.stdout.startswith("1. “")
     assert "note: the transformer has read 0 of " in asked.stderr and "`quotebot index`" in asked.stderr
     assert deep_count(tmp_path / "q.db") == 0
+    gold = tmp_path / "gold.jsonl"
+    gold.write_text(json.dumps({"id": "g1", "question": "w1x w2x w3x", "answers": [], "kind": "other"}) + "\n", encoding="utf-8")
+    measured = subprocess.run([*command, "eval", "--json", str(gold)], capture_output=True, text=True, env=env, timeout=300)
+    assert measured.returncode == 0, measured.stderr
+    assert "Reading sentences for re-ranking" in measured.stderr and "note:" not in measured.stderr
+    with closing(sqlite3.connect(tmp_path / "q.db")) as conn:
+        assert deep_count(tmp_path / "q.db") == conn.execute("select count(*) from passages").fetchone()[0]
+    assert json.loads(measured.stdout)["overall"]["questions"] == 1
 
 
 def deep_count(db: Path) -> int:

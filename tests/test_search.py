@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+from pathlib import Path
+
 import pytest
 
 from index.analysis import Analyzer
-from index.corpus import Corpus
-from index.search import in_order
+from index.corpus import Corpus, CorpusConfig
+from index.search import Searcher, answer_kind, can_answer, in_order
 
 RESTATEMENT = "It was unclear what Russia would give North Korea in return."
 # Words an answer to "what did Russia give North Korea" holds: what was given.
@@ -77,3 +80,57 @@ def test_word_order_distinguishes_giver_from_receiver(corpus: Corpus) -> None:
     analyzer = corpus.analyzer
     assert in_order(query, analyzer.terms("Russia supplied missiles to North Korea")) == 1.0
     assert in_order(query, analyzer.terms("North Korea sent troops to Russia")) < 0.5
+
+
+@pytest.mark.parametrize(
+    ("question", "kind"),
+    [
+        ("When did North Korea send troops?", "time"),
+        ("what year was the treaty signed", "time"),
+        ("How many soldiers were killed?", "number"),
+        ("how much did Time Warner's profit rise", "number"),
+        ("Who leads North Korea?", "name"),
+        ("where did the troops train", "name"),
+        ("what did Russia give North Korea", None),
+        ("why did Pyongyang send soldiers", None),
+    ],
+)
+def test_the_kind_of_answer_a_question_asks_for(question: str, kind: str | None) -> None:
+    assert answer_kind(question) == kind
+
+
+def test_whether_a_sentence_can_hold_that_kind_of_answer() -> None:
+    assert can_answer("time", "when did they arrive", "The troops arrived in October.")
+    assert can_answer("time", "when did they arrive", "They crossed the border in 2024.")
+    assert not can_answer("time", "when did they arrive", "The troops arrived by train.")
+    assert can_answer("number", "how many troops", "About 11,000 soldiers were sent.")
+    assert can_answer("number", "how many troops", "Thousands of soldiers were sent.")
+    assert not can_answer("number", "how many troops", "Soldiers were sent to the front.")
+    question = "Who leads North Korea?"
+    assert can_answer("name", question, "North Korea is led by Kim Jong Un.")
+    assert not can_answer("name", question, "North Korea is led by its supreme leader.")  # its only names are the question's
+    assert not can_answer("name", question, "Soldiers said the leader of North Korea was absent.")
+
+
+def test_a_question_for_a_number_prefers_a_sentence_that_holds_one(tmp_path: Path) -> None:
+    folder = tmp_path / "articles"
+    folder.mkdir()
+    (folder / "floods.txt").write_text(
+        "Floods force families from riverside homes\n\n"
+        "Families along the river left their homes as the water rose through the night. "
+        "Officials said 3,200 households had been moved to shelters by morning. "
+        "The bridge to the old town was closed to traffic.\n",
+        encoding="utf-8",
+    )
+    corpus = Corpus.open(CorpusConfig(folder=folder, db_path=tmp_path / "floods.db"))
+    corpus.index()
+    question = "How many families left their homes?"
+    searcher = corpus.searcher
+    without = Searcher(
+        corpus.store, searcher.engine, corpus.analyzer, corpus.synonyms, replace(searcher.settings, answer_kind_penalty=0.0),
+        corpus.embedder, searcher.dense, corpus.deep,
+    )
+    assert corpus.deep is not None
+    assert without.search(question, 1).hits[0].passage.text.startswith("Families along the river")
+    assert searcher.search(question, 1).hits[0].passage.text.startswith("Officials said 3,200 households")
+    corpus.close()
