@@ -361,7 +361,7 @@ class Searcher:
         sequence = passage.terms.split() if passage.terms else self.analyzer.terms(passage.text)
         terms = Counter(sequence)
         score = self.score(query, terms) * (1 - self.settings.order_weight * (1 - in_order(query, sequence)))
-        restating = self.restates(query, passage.text)
+        restating = self.restates(query, passage.text, terms)
         if restating:
             score *= self.settings.restatement_penalty
         return score, self.coverage(query, terms), restating
@@ -417,17 +417,18 @@ class Searcher:
             total += concept.weight * best
         return total
 
-    def restates(self, query: Query, text: str) -> bool:
+    def restates(self, query: Query, text: str, terms: Mapping[str, int] | None = None) -> bool:
         """True when a sentence holds the question as an open question of its own.
 
         "It was unclear what Russia would give North Korea in return." answers nothing: most of the
         question's weight sits inside the clause opened by 'what'.
         """
-        match = _EMBEDDED_QUESTION.search(normalise(text))
+        normal = normalise(text)
+        match = _EMBEDDED_QUESTION.search(normal)
         if not match or not query.total:
             return False
-        clause = self.coverage(query, Counter(self.analyzer.terms(normalise(text)[match.start() :])))
-        whole = self.coverage(query, Counter(self.analyzer.terms(text)))
+        clause = self.coverage(query, Counter(self.analyzer.terms(normal[match.start() :])))
+        whole = self.coverage(query, terms if terms is not None else Counter(self.analyzer.terms(text)))
         return clause >= _RESTATEMENT_SHARE * whole
 
     def _hits(self, ranked: list[tuple[float, Passage]], k: int, context: int, scope: Scope = ()) -> tuple[Hit, ...]:

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from index.ann import AnnIndex
+from index.ann import AnnIndex, probes
 from index.corpus import Corpus, CorpusConfig, vectors_folder
 from index.semantic import from_blobs, to_blob
 
@@ -117,3 +117,12 @@ def test_a_corpus_past_the_threshold_keeps_its_vector_index_on_disk_in_step(seed
     third = Corpus.open(config)
     assert [h.passage.text for h in third.search("what did Russia give North Korea", 3)] == before
     third.close()
+
+
+def test_a_question_scans_an_eighth_of_the_clusters_and_at_most_about_65_000_vectors() -> None:
+    assert probes(1024, 200_000) == 128
+    assert probes(1024, 1_000_000) == 67  # about 65,000 vectors
+    assert probes(1024, 4_000_000) == 16
+    assert probes(512, 20_000) == 64
+    assert probes(20, 800) == 8  # a small index: at least MIN_PROBE, at most all of them
+    assert probes(4, 200) == 4
