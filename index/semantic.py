@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import re
 from collections.abc import Iterable, Sequence
 from itertools import islice
 from functools import cached_property
@@ -46,6 +47,58 @@ class ModelError(RuntimeError):
 
 
 _LOADED: dict[tuple[str, str], Any] = {}  # (model folder, version) -> the model, loaded once per process
+_PIECES: dict[tuple[str, str], WordPieces] = {}  # and its word pieces' cache
+
+
+MAX_PIECES = 512  # model2vec's default truncation, in word pieces
+_PLAIN = re.compile(r"[\x20-\x7e\t\n\r‘’“”–—…]*\Z")  # printable ASCII and common typographic punctuation
+# After lowercasing, BERT's pre-tokenizer splits plain text into runs of letters and digits, and single
+# punctuation marks: ASCII's, and the typographic ones above (Unicode punctuation, untouched by its normaliser).
+_PLAIN_WORDS = re.compile(r"[a-z0-9]+|[!-/:-@\[-`{-~‘’“”–—…]")
+
+
+class WordPieces:
+    """A BERT tokenizer's word-piece ids for many texts, without special tokens; the same ids as
+    `tokenizer.encode_batch`, about ten times faster on plain text.
+
+    The tokenizer's own pass costs about 0.1 ms a sentence, most of it in normalising and splitting with
+    character offsets it keeps. For plain text (ASCII and typographic quotes and dashes) the split is a
+    regular expression, and each word's pieces are looked up once and cached (Zipf's law keeps the cache
+    small); any other text goes through the tokenizer itself.
+    """
+
+    CACHE_WORDS = 200_000  # the cache is emptied when it holds this many words
+
+    def __init__(self, tokenizer: Any) -> None:
+        self.tokenizer = tokenizer
+        self.unknown = tokenizer.token_to_id("[UNK]")
+        special = sorted((t.content for t in tokenizer.get_added_tokens_decoder().values()), key=len, reverse=True)
+        self._special = re.compile("|".join(map(re.escape, special))) if special else None  # "[CLS]" in a text
+        self._cache: dict[str, list[int]] = {}
+
+    def ids(self, texts: Sequence[str]) -> list[list[int]]:
+        cache, model = self._cache, self.tokenizer.model
+        out: list[list[int] | None] = []
+        others = []
+        for row, text in enumerate(texts):
+            if not _PLAIN.match(text) or (self._special is not None and self._special.search(text)):
+                others.append(row)
+                out.append(None)
+                continue
+            ids: list[int] = []
+            for word in _PLAIN_WORDS.findall(text.lower()):
+                pieces = cache.get(word)
+                if pieces is None:
+                    if len(cache) >= self.CACHE_WORDS:
+                        cache.clear()
+                    pieces = cache[word] = [t.id for t in model.tokenize(word)]
+                ids.extend(pieces)
+            out.append(ids)
+        if others:
+            for row, encoding in zip(others, self.tokenizer.encode_batch_fast([texts[i] for i in others], add_special_tokens=False), strict=True):
+                out[row] = list(encoding.ids)
+        # model2vec drops the unknown token's id
+        return [[i for i in ids if i != self.unknown] if self.unknown in ids else ids for ids in out]  # type: ignore[union-attr]
 
 
 class StaticEmbedder:
@@ -81,10 +134,31 @@ class StaticEmbedder:
         model.embedding = np.asarray(model.embedding, dtype=np.float32)
         return model
 
+    @property
+    def _pieces(self) -> WordPieces:
+        """The model's word pieces, with one cache per process (an embedder arrives in a worker with each chunk)."""
+        key = (str(self.folder), self.version)
+        if key not in _PIECES:
+            _PIECES[key] = WordPieces(self._model.tokenizer)
+        return _PIECES[key]
+
     def embed(self, texts: Sequence[str]) -> np.ndarray:
+        """The mean of each text's word-piece vectors, as model2vec's `encode` computes it (the same ids,
+        found faster by `WordPieces`), scaled to unit length."""
         if not texts:
             return np.zeros((0, self.dims), dtype=np.float32)
-        vectors = np.asarray(self._model.encode(list(texts), show_progress_bar=False), dtype=np.float32)
+        model = self._model
+        vectors = np.zeros((len(texts), self.dims), dtype=np.float32)
+        pieces = self._pieces.ids(texts)
+        rows = [row for row, ids in enumerate(pieces) if 0 < len(ids) <= MAX_PIECES]
+        others = [row for row, ids in enumerate(pieces) if len(ids) > MAX_PIECES]  # model2vec truncates these: left to it
+        if rows:
+            counts = np.array([len(pieces[row]) for row in rows])
+            flat = np.fromiter((i for row in rows for i in pieces[row]), dtype=np.int64, count=int(counts.sum()))
+            starts = np.concatenate(([0], np.cumsum(counts)[:-1]))
+            vectors[rows] = np.add.reduceat(model.embedding[flat], starts, axis=0) / counts[:, None]
+        if others:
+            vectors[others] = model.encode([texts[i] for i in others], show_progress_bar=False)
         norms = np.linalg.norm(vectors, axis=1, keepdims=True)
         return vectors / np.maximum(norms, 1e-12)
 

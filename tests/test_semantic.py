@@ -32,6 +32,38 @@ def test_vectors_are_unit_length_and_deterministic() -> None:
     assert embedder.embed([]).shape == (0, embedder.dims)
 
 
+TRICKY = [
+    "Don’t “quote” me — it’s 3.5%… (really) [sic] a_b-c/d\\e ~x~ `y` {z}",
+    "Café naïve résumé Ærø",  # accents: the tokenizer's own path
+    "tab\there\nnewline\r",
+    "日本語 text",
+    "x" * 150,  # longer than a word piece may be: [UNK], which model2vec drops
+    "",
+    "   ",
+    "[UNK] and [CLS] written in a text",
+    "word " * 700,  # over 512 word pieces: model2vec truncates it
+]
+
+
+def test_word_pieces_are_the_tokenizers_and_vectors_model2vecs(seeds_dir: Path) -> None:
+    """`StaticEmbedder.embed` finds word pieces its own, faster way: the ids must be the tokenizer's, and the
+    vectors model2vec's."""
+    embedder = StaticEmbedder()
+    model = embedder._model
+    texts = [line for path in sorted(seeds_dir.glob("*.txt")) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    texts += TRICKY
+    model.tokenizer.no_truncation()
+    expected = [[i for i in e.ids if i != model.unk_token_id] for e in model.tokenizer.encode_batch_fast(texts, add_special_tokens=False)]
+    assert embedder._pieces.ids(texts) == expected
+    assert embedder._pieces.ids(texts) == expected  # again, from the cache
+    reference = np.asarray(model.encode(texts, show_progress_bar=False), dtype=np.float32)
+    found = embedder.embed(texts)
+    empty = np.linalg.norm(reference, axis=1) == 0
+    assert empty.sum() == 3 and not np.linalg.norm(found[empty], axis=1).any()  # "", "   " and the [UNK]
+    reference = reference[~empty] / np.linalg.norm(reference[~empty], axis=1, keepdims=True)
+    assert np.min(np.sum(reference * found[~empty], axis=1)) > 0.99999
+
+
 def test_static_model_agrees_with_the_transformer_on_what_is_closest() -> None:
     """Reference vectors come from sentence-transformers itself (see the file's `made_with`).
 
