@@ -4,7 +4,8 @@ Below `ANN_FROM` vectors, `semantic.DenseIndex` searches exactly in memory. Past
 costs a gigabyte per million sentences and a full scan per question; this index holds each vector in
 256 bytes (8-bit scalar quantisation), sorted into `LISTS` clusters of which a question scans one in
 `PROBE_SHARE`, or fewer past half a million vectors so that it reads about `SCAN` of them (at a million
-generated sentences: recall of the exact top 60 about 0.92, in about 8 ms on this 2-core machine).
+generated sentences: recall of the exact top 60 about 0.92, in about 10 ms on this 2-core machine;
+`bench/ann_recall.py` measures it).
 
 It lives in a folder beside the database and follows the store's change log like the Tantivy index:
 it records the generation it reflects, and on opening replays the articles changed since (their old
@@ -35,7 +36,7 @@ logger = logging.getLogger(__name__)
 ANN_FROM = 200_000  # vectors: from here on, the approximate index
 LISTS = 1024  # clusters (a million vectors: about a thousand each)
 PROBE_SHARE = 8  # a question scans at most one cluster in this many...
-SCAN = 65_536  # ...and about this many vectors: 64 of 1,024 clusters at a million (recall 0.92; 128: 0.96, twice the time)
+SCAN = 65_536  # ...and about this many vectors: 67 of 1,024 clusters at a million (recall 0.92; 128: 0.96, twice the time)
 MIN_PROBE = 8  # and at least this many (all of them in a small index)
 TRAIN_SAMPLE = 50_000  # vectors the clusters are learnt from
 SAVE_SHARE = 0.01  # write the folder again once this share of the rows changed since it was written
