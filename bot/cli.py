@@ -424,12 +424,13 @@ def refresh_in_background(corpus: Corpus) -> IndexReport | None:
 @click.argument("gold_file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("-k", "top_k", type=click.IntRange(1, 50), default=5, show_default=True, help="Quotes judged per question.")
 @click.option("--json", "as_json", is_flag=True, help="Print the figures as JSON.")
+@click.option("--as-is", "as_is", is_flag=True, help="Measure at once, without letting the transformer read its backlog first.")
 @click.pass_obj
-def evaluate_command(settings: Settings, gold_file: Path, top_k: int, as_json: bool) -> None:
+def evaluate_command(settings: Settings, gold_file: Path, top_k: int, as_json: bool, as_is: bool) -> None:
     """Measure answer quality on GOLD_FILE (JSON lines: id, question, answers, kind).
 
     New articles are indexed first, and the transformer reads every sentence it has not read (with a progress
-    bar), so the figures are those of the full ranking."""
+    bar), so the figures are those of the full ranking; `--as-is` measures at once."""
     from index.evaluate import GoldFileError, evaluate, format_table, load_gold
 
     try:
@@ -437,8 +438,8 @@ def evaluate_command(settings: Settings, gold_file: Path, top_k: int, as_json: b
     except GoldFileError as error:
         raise click.ClickException(str(error)) from error
     corpus = open_corpus(settings)
-    refresh_quietly(corpus, note_unread=False)
-    if not corpus.read_only:  # measure the ranking as it is once the transformer has read every sentence
+    refresh_quietly(corpus, note_unread=as_is)
+    if not as_is and not corpus.read_only:  # measure the ranking as it is once the transformer has read every sentence
         read_deep(corpus, corpus.article_count())
     answerer = make_answerer(corpus, settings)
 

@@ -160,6 +160,9 @@ def test_ask_answers_at_once_and_says_what_the_transformer_has_not_read_and_eval
     assert deep_count(tmp_path / "q.db") == 0
     gold = tmp_path / "gold.jsonl"
     gold.write_text(json.dumps({"id": "g1", "question": "w1x w2x w3x", "answers": [], "kind": "other"}) + "\n", encoding="utf-8")
+    as_is = subprocess.run([*command, "eval", "--as-is", str(gold)], capture_output=True, text=True, env=env, timeout=60)
+    assert as_is.returncode == 0 and "P@1" in as_is.stdout, as_is.stderr
+    assert "note: the transformer has read 0 of " in as_is.stderr and deep_count(tmp_path / "q.db") == 0
     measured = subprocess.run([*command, "eval", "--json", str(gold)], capture_output=True, text=True, env=env, timeout=300)
     assert measured.returncode == 0, measured.stderr
     assert "Reading sentences for re-ranking" in measured.stderr and "note:" not in measured.stderr
