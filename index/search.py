@@ -60,10 +60,10 @@ class SearchSettings:
     deep_weight: float = 0.7
     deep_on_the_fly: int = 8  # candidates without a stored vector read by the transformer while answering; more: static
     deep_off_topic_cosine: float = 0.25  # declined: no candidate this close by the transformer, and little word overlap
+    deep_confident_cosine: float = 0.5  # confident: a candidate this close
     # Subtracted from the score of a candidate that cannot hold the kind of answer the question asks for
     # ("when" and no date or time word, "how many" and no number, "who"/"where" and no name the question lacks).
     answer_kind_penalty: float = 0.2
-    deep_confident_cosine: float = 0.5  # confident: a candidate this close
 
 
 @dataclass(frozen=True)
@@ -277,7 +277,7 @@ class Searcher:
             return SearchResult(hits=(), query=query)
         deep = self.deep_cosines(question, passages)
         if deep is not None:
-            ranked = self.deep_ranking(passages, lexical, deep, restating, answer_kind(question), question)
+            ranked = self.deep_ranking(question, passages, lexical, deep, restating)
             best = max(deep.values())
         else:
             ranked = self.rrf_ranking(passages, [pid for pid, _ in found if pid in lexical], [pid for pid, _ in nearest], lexical, restating)
@@ -329,13 +329,7 @@ class Searcher:
         return {pid: float(score) for pid, score in zip(ids, scores, strict=True)}
 
     def deep_ranking(
-        self,
-        passages: Mapping[int, Passage],
-        lexical: Mapping[int, float],
-        deep: Mapping[int, float],
-        restating: set[int],
-        kind: AnswerKind | None = None,
-        question: str = "",
+        self, question: str, passages: Mapping[int, Passage], lexical: Mapping[int, float], deep: Mapping[int, float], restating: set[int]
     ) -> list[tuple[float, Passage]]:
         """Candidates by the transformer's cosine and the BM25 score together, each scaled to 0..1 over the
         candidates, less `answer_kind_penalty` for those that cannot hold the kind of answer asked for."""
@@ -346,7 +340,7 @@ class Searcher:
         fused = {pid: weight * (deep[pid] - low) / spread + (1 - weight) * lexical[pid] / best_lexical for pid in passages}
         for pid in restating:  # it answers nothing, however close in meaning
             fused[pid] *= self.settings.restatement_penalty
-        if kind is not None:
+        if (kind := answer_kind(question)) is not None:
             for pid, passage in passages.items():
                 if not can_answer(kind, question, passage.text):
                     fused[pid] -= self.settings.answer_kind_penalty
