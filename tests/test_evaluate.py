@@ -145,3 +145,17 @@ def test_eval_command(seeds_dir: Path) -> None:
         [sys.executable, "-m", "bot", "--data", str(seeds_dir), "eval", str(DEV)], capture_output=True, text=True, timeout=120
     ).stdout
     assert text.startswith("| set | questions | P@1 |") and "| paraphrase |" in text
+
+
+BBC = ROOT.parent / "shared" / "benchmarks" / "bbc-news"
+
+
+@pytest.mark.skipif(not BBC.exists(), reason="shared/benchmarks/bbc-news is not beside the repository")
+def test_the_bbc_gold_set_quotes_its_articles_word_for_word() -> None:
+    """eval/bbc.jsonl is measured by hand (the transformer must first read the whole archive); its gold must hold."""
+    gold = load_gold(ROOT / "eval" / "bbc.jsonl")
+    assert len(gold) >= 25 and {q.kind for q in gold} == {"direct", "paraphrase", "off-topic"}
+    for question in gold:
+        for answer in question.answers:
+            text = " ".join((BBC / answer.source).read_text(encoding="utf-8", errors="replace").split())
+            assert answer.text in text, (question.id, answer.source)
