@@ -184,22 +184,22 @@ def index_command(data: Path, db: Path) -> tuple[list[str], dict[str, str]]:
     return [sys.executable, "-m", "bot", "--data", str(data), "--db", str(db), "index"], env
 
 
-def reading(command: list[str], env: dict[str, str], db: Path) -> subprocess.Popen[str]:
-    """`quotebot index` started, once the transformer has committed its first batch."""
+def reading(tmp_path: Path, files: int) -> tuple[Path, Path, list[str], dict[str, str], subprocess.Popen[str]]:
+    """`quotebot index` of `files` generated articles, once the transformer has committed its first batch:
+    (articles folder, database, the command, its environment, the running process)."""
+    data, db = tmp_path / "data", tmp_path / "q.db"
+    make_corpus(data, files)
+    command, env = index_command(data, db)
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
     deadline = time.monotonic() + 120
     while deep_count(db) < DEEP_BATCH:
         assert process.poll() is None and time.monotonic() < deadline, "the transformer never committed"
         time.sleep(0.05)
-    return process
+    return data, db, command, env, process
 
 
 def test_kill_9_while_the_transformer_reads_keeps_what_it_committed(tmp_path: Path) -> None:
-    data = tmp_path / "data"
-    make_corpus(data, 300)
-    db = tmp_path / "q.db"
-    command, env = index_command(data, db)
-    process = reading(command, env, db)
+    data, db, command, env, process = reading(tmp_path, 300)
     process.send_signal(signal.SIGKILL)
     process.wait(timeout=30)
     corpus = Corpus.open(CorpusConfig(folder=data, db_path=db))
@@ -219,11 +219,7 @@ def test_kill_9_while_the_transformer_reads_keeps_what_it_committed(tmp_path: Pa
 
 
 def test_ctrl_c_while_the_transformer_reads_says_what_it_read_and_the_next_run_reads_the_rest(tmp_path: Path) -> None:
-    data = tmp_path / "data"
-    make_corpus(data, 200)
-    db = tmp_path / "q.db"
-    command, env = index_command(data, db)
-    process = reading(command, env, db)
+    data, db, command, env, process = reading(tmp_path, 200)
     process.send_signal(signal.SIGINT)
     _, err = process.communicate(timeout=60)
     assert process.returncode == 130 and "Traceback" not in err
