@@ -77,6 +77,7 @@ def variants(corpus: Corpus) -> list[tuple[str, Search]]:
         ("  without word-order preference", make(replace(default, order_weight=0))),
         ("  without restatement penalty", make(replace(default, restatement_penalty=1))),
         ("  without the answer-kind preference", make(replace(default, answer_kind_penalty=0))),
+        ("  without reading the top article whole", make(replace(default, article_weight=0))),
         ("  without synonyms", make(default, synonyms=Synonyms.none())),
         ("  static hybrid with equal weights at RRF k = 60", make(replace(default, rrf_k=60), deep=False)),
     ]

@@ -23,6 +23,8 @@ from dataclasses import dataclass, replace
 from functools import cached_property
 from typing import Literal
 
+import numpy as np
+
 from .analysis import Analyzer, normalise
 from .engine import Engine, Scope, lucene_idf
 from .models import Hit, Passage, Source, in_scope
@@ -55,15 +57,21 @@ class SearchSettings:
     confident_cosine: float = 0.75  # confident: a sentence this close in meaning...
     confident_coverage: float = 0.4  # ...or the top sentence holds this share of the question
     # Re-ranking with the transformer (index/deep.py): each candidate's score is deep_weight times its cosine
-    # to the question, scaled to 0..1 over the candidates, plus the rest times its BM25 score over the best one.
-    # Fitted with bench/tune.py on eval/dev.jsonl and the even half of WikiQA dev.
-    deep_weight: float = 0.7
+    # to the question (as it is: scaled over the candidates, a pool of near-alike sentences from a few articles
+    # weighs small differences in meaning far more than a pool from a large archive does), plus the rest times
+    # its BM25 score over the best one.
+    # Fitted with bench/tune.py on eval/dev.jsonl, the even half of WikiQA dev and eval/bbc-dev.jsonl.
+    deep_weight: float = 0.85
     deep_on_the_fly: int = 8  # candidates without a stored vector read by the transformer while answering; more: static
-    deep_off_topic_cosine: float = 0.25  # declined: no candidate this close by the transformer, and little word overlap
+    deep_off_topic_cosine: float = 0.35  # declined: no candidate this close by the transformer, and little word overlap
     deep_confident_cosine: float = 0.5  # confident: a candidate this close
     # Subtracted from the score of a candidate that cannot hold the kind of answer the question asks for
     # ("when" and no date or time word, "how many" and no number, "who"/"where" and no name the question lacks).
     answer_kind_penalty: float = 0.2
+    # The transformer also reads every sentence of the article the best candidate comes from (an answer often
+    # follows the sentence that names the topic, in words of its own: "But the wildcard entry was dispatched by
+    # ..."), and each candidate gains this share of the best score in its article. Fitted with bench/tune.py.
+    article_weight: float = 0.2
 
 
 @dataclass(frozen=True)
@@ -157,6 +165,10 @@ _NUMBER = re.compile(
     re.I,
 )
 _NAME = re.compile(r"(?<!^)(?<![.!?:\"“]\s)\b[A-Z][\w'’-]+")
+_CALENDAR = re.compile(
+    r"(January|February|March|April|May|June|July|August|September|October|November|December"
+    r"|Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday)('s)?"
+)
 
 
 def answer_kind(question: str) -> AnswerKind | None:
@@ -172,13 +184,13 @@ def answer_kind(question: str) -> AnswerKind | None:
 
 def can_answer(kind: AnswerKind, question: str, text: str) -> bool:
     """Whether a sentence holds something of that kind: a date or time word, a number, or a capitalised
-    name (not opening the sentence) that the question does not already hold."""
+    name (not opening the sentence, not a month or weekday) that the question does not already hold."""
     if kind == "time":
         return bool(_TIME.search(text))
     if kind == "number":
         return bool(_NUMBER.search(text))
     asked = {word.casefold() for word in _WORD.findall(question)}
-    return any(m.group(0).casefold() not in asked for m in _NAME.finditer(text))
+    return any(m.group(0).casefold() not in asked and not _CALENDAR.fullmatch(m.group(0)) for m in _NAME.finditer(text))
 
 
 class Searcher:
@@ -269,15 +281,27 @@ class Searcher:
         lexical: dict[int, float] = {}
         coverage: dict[int, float] = {}
         restating: set[int] = set()
-        for pid, passage in passages.items():
-            lexical[pid], coverage[pid], restates = self.rescore(query, passage)
-            if restates:
-                restating.add(pid)
+
+        def rescore(more: Mapping[int, Passage]) -> None:
+            for pid, passage in more.items():
+                lexical[pid], coverage[pid], restates = self.rescore(query, passage)
+                if restates:
+                    restating.add(pid)
+
+        rescore(passages)
         if not passages:
             return SearchResult(hits=(), query=query)
-        deep = self.deep_cosines(question, passages)
-        if deep is not None:
+        read = self.deep_cosines(question, passages)
+        deep: dict[int, float] | None = None
+        if read is not None:
+            deep, question_vector = read
             ranked = self.deep_ranking(question, passages, lexical, deep, restating)
+            mates = self.article_mates(question_vector, ranked[0][1], passages) if settings.article_weight else {}
+            if mates:  # the best candidate's article, read whole
+                passages.update((pid, passage) for pid, (passage, _) in mates.items())
+                deep.update((pid, cosine) for pid, (_, cosine) in mates.items())
+                rescore({pid: passage for pid, (passage, _) in mates.items()})
+                ranked = self.deep_ranking(question, passages, lexical, deep, restating)
             best = max(deep.values())
         else:
             ranked = self.rrf_ranking(passages, [pid for pid, _ in found if pid in lexical], [pid for pid, _ in nearest], lexical, restating)
@@ -311,8 +335,9 @@ class Searcher:
             fused[pid] *= settings.restatement_penalty
         return sorted(((score, passages[pid]) for pid, score in fused.items()), key=lambda pair: (-pair[0], pair[1].id))
 
-    def deep_cosines(self, question: str, passages: Mapping[int, Passage]) -> dict[int, float] | None:
-        """Each candidate's cosine to the question, by the transformer; None if it is off, or has read too few of them."""
+    def deep_cosines(self, question: str, passages: Mapping[int, Passage]) -> tuple[dict[int, float], np.ndarray] | None:
+        """Each candidate's cosine to the question, by the transformer, and the question's vector; None if it is
+        off, or has read too few of them."""
         if self.deep is None:
             return None
         stored = self.store.deep_vectors(list(passages))
@@ -325,25 +350,42 @@ class Searcher:
             stored.update((pid, to_blob(v)) for pid, v in zip(missing, vectors, strict=True))
         ids = list(passages)
         matrix = from_blobs([stored[pid] for pid in ids], self.deep.dims)
-        scores = matrix @ self.deep.embed([question])[0]
-        return {pid: float(score) for pid, score in zip(ids, scores, strict=True)}
+        vector = self.deep.embed([question])[0]
+        scores = matrix @ vector
+        return {pid: float(score) for pid, score in zip(ids, scores, strict=True)}, vector
+
+    def article_mates(self, vector: np.ndarray, top: Passage, passages: Mapping[int, Passage]) -> dict[int, tuple[Passage, float]]:
+        """The sentences of the top candidate's article that are not candidates yet and that the transformer has
+        read, with their cosines to the question."""
+        assert self.deep is not None
+        others = {p.id: p for p in self.store.article_passages(top.article_id) if p.id not in passages}
+        stored = self.store.deep_vectors(list(others))
+        if not stored:
+            return {}
+        ids = list(stored)
+        scores = from_blobs([stored[pid] for pid in ids], self.deep.dims) @ vector
+        return {pid: (others[pid], float(score)) for pid, score in zip(ids, scores, strict=True)}
 
     def deep_ranking(
         self, question: str, passages: Mapping[int, Passage], lexical: Mapping[int, float], deep: Mapping[int, float], restating: set[int]
     ) -> list[tuple[float, Passage]]:
-        """Candidates by the transformer's cosine and the BM25 score together, each scaled to 0..1 over the
-        candidates, less `answer_kind_penalty` for those that cannot hold the kind of answer asked for."""
+        """Candidates by the transformer's cosine and the BM25 score (over the best one) together, less
+        `answer_kind_penalty` for those that cannot hold the kind of answer asked for, plus `article_weight` times
+        the best such score in the candidate's article."""
         weight = self.settings.deep_weight
-        low, high = min(deep.values()), max(deep.values())
-        spread = max(high - low, 1e-9)
         best_lexical = max(lexical.values()) or 1.0
-        fused = {pid: weight * (deep[pid] - low) / spread + (1 - weight) * lexical[pid] / best_lexical for pid in passages}
+        fused = {pid: weight * deep[pid] + (1 - weight) * lexical[pid] / best_lexical for pid in passages}
         for pid in restating:  # it answers nothing, however close in meaning
             fused[pid] *= self.settings.restatement_penalty
         if (kind := answer_kind(question)) is not None:
             for pid, passage in passages.items():
                 if not can_answer(kind, question, passage.text):
                     fused[pid] -= self.settings.answer_kind_penalty
+        if self.settings.article_weight:
+            article_best: dict[str, float] = {}
+            for pid, passage in passages.items():
+                article_best[passage.article_id] = max(article_best.get(passage.article_id, fused[pid]), fused[pid])
+            fused = {pid: score + self.settings.article_weight * article_best[passages[pid].article_id] for pid, score in fused.items()}
         return sorted(((score, passages[pid]) for pid, score in fused.items()), key=lambda pair: (-pair[0], pair[1].id))
 
     def rescore(self, query: Query, passage: Passage) -> tuple[float, float, bool]:

@@ -93,7 +93,7 @@ def test_wikiqa_pooled_hybrid_beats_bm25(tmp_path: Path) -> None:
         scores[semantic] = evaluate(gold, corpus.find, k=10).overall
         corpus.close()
     assert scores[True].questions == 126
-    assert scores[True].p_at_1 >= 0.56 and scores[True].ndcg >= 0.71  # measured: 0.59 and 0.73
+    assert scores[True].p_at_1 >= 0.56 and scores[True].ndcg >= 0.74  # measured: 0.59 and 0.76
     assert scores[True].wrongly_declined <= 0.06
     assert scores[True].ndcg >= scores[False].ndcg + 0.10
 

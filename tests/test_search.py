@@ -9,7 +9,7 @@ import pytest
 
 from index.analysis import Analyzer
 from index.corpus import Corpus, CorpusConfig
-from index.search import Searcher, answer_kind, can_answer, in_order
+from index.search import Searcher, SearchSettings, answer_kind, can_answer, in_order
 
 RESTATEMENT = "It was unclear what Russia would give North Korea in return."
 # Words an answer to "what did Russia give North Korea" holds: what was given.
@@ -110,6 +110,7 @@ def test_whether_a_sentence_can_hold_that_kind_of_answer() -> None:
     assert can_answer("name", question, "North Korea is led by Kim Jong Un.")
     assert not can_answer("name", question, "North Korea is led by its supreme leader.")  # its only names are the question's
     assert not can_answer("name", question, "Soldiers said the leader of North Korea was absent.")
+    assert not can_answer("name", question, "The leader of North Korea was absent on Tuesday in January.")  # times, not names
 
 
 def test_a_question_for_a_number_prefers_a_sentence_that_holds_one(tmp_path: Path) -> None:
@@ -133,4 +134,41 @@ def test_a_question_for_a_number_prefers_a_sentence_that_holds_one(tmp_path: Pat
     assert corpus.deep is not None
     assert without.search(question, 1).hits[0].passage.text.startswith("Families along the river")
     assert searcher.search(question, 1).hits[0].passage.text.startswith("Officials said 3,200 households")
+    corpus.close()
+
+
+def test_the_best_candidates_article_is_read_whole_for_an_answer_in_words_of_its_own(tmp_path: Path) -> None:
+    """The answer often follows the sentence that names the topic and shares no word with the question; with a
+    candidate pool too small to hold it, it is found because its article holds the best candidate."""
+    folder = tmp_path / "articles"
+    folder.mkdir()
+    (folder / "debut.txt").write_text(
+        "Teenager's debut ends in first round\n\n"
+        "Fifteen-year-old Maria Lopez's first appearance at the Valley Open ended in round one on Tuesday. "
+        "She had won the junior title at the national championships in January. "
+        "But the wildcard entry was beaten by fellow Spaniard Ana Ruiz in straight sets, 6-2 6-3. "
+        "Lopez said she had enjoyed the match. \"It was fun, and I learned a lot,\" she said. "
+        "The tournament continues on Friday with the quarter-finals. Organisers said ticket sales were up on last year. "
+        "Rain delayed play on the outside courts for an hour.\n",
+        encoding="utf-8",
+    )
+    (folder / "tickets.txt").write_text(
+        "Valley Open sells out centre court\n\n"
+        "Tickets for the Valley Open final sold out within an hour, organisers said. "
+        "The Valley Open has grown quickly since it began in 2015. Local hotels said they were full for the week of the final. "
+        "The town council said it would run extra buses to the courts.\n",
+        encoding="utf-8",
+    )
+    corpus = Corpus.open(CorpusConfig(folder=folder, db_path=tmp_path / "debut.db"))
+    corpus.index()
+    assert corpus.deep is not None
+    base = corpus.searcher
+
+    def answers(article_weight: float) -> list[str]:
+        settings = replace(base.settings, candidates=2, article_weight=article_weight)
+        searcher = Searcher(corpus.store, base.engine, corpus.analyzer, corpus.synonyms, settings, corpus.embedder, base.dense, corpus.deep)
+        return [hit.passage.text for hit in searcher.search("Who knocked Maria Lopez out of the Valley Open?", 3).hits]
+
+    assert not any("Ana Ruiz" in text for text in answers(0.0))
+    assert any("Ana Ruiz" in text for text in answers(SearchSettings().article_weight))
     corpus.close()
