@@ -279,12 +279,12 @@ class Searcher:
         nearest = self.dense.search(vector, settings.candidates, scope)
         passages = self.store.passages(list(dict.fromkeys([pid for pid, _ in found] + [pid for pid, _ in nearest])))
         lexical: dict[int, float] = {}
-        coverage: dict[int, float] = {}
+        terms: dict[int, Counter[str]] = {}  # for the top sentence's coverage
         restating: set[int] = set()
 
         def rescore(more: Mapping[int, Passage]) -> None:
             for pid, passage in more.items():
-                lexical[pid], coverage[pid], restates = self.rescore(query, passage)
+                lexical[pid], restates, terms[pid] = self.lexical(query, passage)
                 if restates:
                     restating.add(pid)
 
@@ -311,7 +311,7 @@ class Searcher:
         top = ranked[0][1].id
         evidence = Evidence(
             best_cosine=best,
-            top_coverage=coverage.get(top, 0.0) * query.known_share,
+            top_coverage=self.coverage(query, terms[top]) * query.known_share,
             unknown_name=self.has_unknown_name(question),
             model="transformer" if deep is not None else "static",
         )
@@ -394,13 +394,18 @@ class Searcher:
         The score is BM25 per concept, lowered when the question's word order is not kept and when
         the sentence only restates the question.
         """
+        score, restating, terms = self.lexical(query, passage)
+        return score, self.coverage(query, terms), restating
+
+    def lexical(self, query: Query, passage: Passage) -> tuple[float, bool, Counter[str]]:
+        """A candidate's BM25 score (see `rescore`), whether it only restates the question, and its terms."""
         sequence = passage.terms.split() if passage.terms else self.analyzer.terms(passage.text)
         terms = Counter(sequence)
         score = self.score(query, terms) * (1 - self.settings.order_weight * (1 - in_order(query, sequence)))
         restating = self.restates(query, passage.text, terms)
         if restating:
             score *= self.settings.restatement_penalty
-        return score, self.coverage(query, terms), restating
+        return score, restating, terms
 
     def has_unknown_name(self, question: str) -> bool:
         """Whether the question names something (a capitalised word, not the first) the articles never mention.
@@ -557,9 +562,7 @@ def in_order(query: Query, sequence: list[str]) -> float:
     "What did Russia give North Korea?" is answered by "Russia supplied ... to North Korea", and not by
     "North Korea sent troops to Russia", which holds the same words. 1.0 when fewer than two concepts match.
     """
-    position: dict[str, int] = {}
-    for i, term in enumerate(sequence):
-        position.setdefault(term, i)
+    position = {term: i for i, term in reversed(list(enumerate(sequence)))}  # each term's first place
     first = []
     for concept in query.concepts:
         spots = [position[t] for t in concept.openings if t in position]
