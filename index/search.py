@@ -72,6 +72,7 @@ class SearchSettings:
     # follows the sentence that names the topic, in words of its own: "But the wildcard entry was dispatched by
     # ..."), and each candidate gains this share of the best score in its article. Fitted with bench/tune.py.
     article_weight: float = 0.2
+    article_reach: int = 25  # sentences read either side of the best candidate: a news story, not a whole book
 
 
 @dataclass(frozen=True)
@@ -355,10 +356,12 @@ class Searcher:
         return {pid: float(score) for pid, score in zip(ids, scores, strict=True)}, vector
 
     def article_mates(self, vector: np.ndarray, top: Passage, passages: Mapping[int, Passage]) -> dict[int, tuple[Passage, float]]:
-        """The sentences of the top candidate's article that are not candidates yet and that the transformer has
-        read, with their cosines to the question."""
+        """The sentences of the top candidate's article (up to `article_reach` either side of it) that are not
+        candidates yet and that the transformer has read, with their cosines to the question."""
         assert self.deep is not None
-        others = {p.id: p for p in self.store.article_passages(top.article_id) if p.id not in passages}
+        reach = self.settings.article_reach
+        before, after = self.store.neighbours(top, reach, reach)
+        others = {p.id: p for p in (*before, *after) if p.id not in passages}
         stored = self.store.deep_vectors(list(others))
         if not stored:
             return {}

@@ -409,11 +409,6 @@ class Store:
         for row in self.db.execute(f"{_PASSAGE_SQL} order by id"):
             yield Passage(*row)
 
-    def article_passages(self, article_id: str) -> list[Passage]:
-        """Every stored sentence of an article, in order."""
-        rows = self.db.execute(f"{_PASSAGE_SQL} where article_id = ? order by position", [article_id]).fetchall()
-        return [Passage(*row) for row in rows]
-
     def neighbours(self, passage: Passage, before: int, after: int) -> tuple[list[Passage], list[Passage]]:
         rows = self.db.execute(
             f"{_PASSAGE_SQL} where article_id = ? and position between ? and ? order by position",

@@ -9,7 +9,7 @@ import pytest
 
 from index.analysis import Analyzer
 from index.corpus import Corpus, CorpusConfig
-from index.search import Searcher, SearchSettings, answer_kind, can_answer, in_order
+from index.search import Searcher, answer_kind, can_answer, in_order
 
 RESTATEMENT = "It was unclear what Russia would give North Korea in return."
 # Words an answer to "what did Russia give North Korea" holds: what was given.
@@ -164,11 +164,12 @@ def test_the_best_candidates_article_is_read_whole_for_an_answer_in_words_of_its
     assert corpus.deep is not None
     base = corpus.searcher
 
-    def answers(article_weight: float) -> list[str]:
-        settings = replace(base.settings, candidates=2, article_weight=article_weight)
+    def answers(**changes: float) -> list[str]:
+        settings = replace(base.settings, candidates=2, **changes)
         searcher = Searcher(corpus.store, base.engine, corpus.analyzer, corpus.synonyms, settings, corpus.embedder, base.dense, corpus.deep)
         return [hit.passage.text for hit in searcher.search("Who knocked Maria Lopez out of the Valley Open?", 3).hits]
 
-    assert not any("Ana Ruiz" in text for text in answers(0.0))
-    assert any("Ana Ruiz" in text for text in answers(SearchSettings().article_weight))
+    assert not any("Ana Ruiz" in text for text in answers(article_weight=0.0))
+    assert not any("Ana Ruiz" in text for text in answers(article_reach=1))  # two sentences away: out of reach
+    assert any("Ana Ruiz" in text for text in answers())
     corpus.close()
