@@ -19,6 +19,7 @@ from __future__ import annotations
 import re
 from collections import Counter
 from collections.abc import Mapping
+from concurrent.futures import Future
 from dataclasses import dataclass, replace
 from functools import cached_property
 from typing import Literal
@@ -274,6 +275,7 @@ class Searcher:
         best cosine and the lexical evidence together."""
         assert self.dense is not None and self.embedder is not None
         settings = self.settings
+        asked = self.deep.embed_meanwhile([question]) if self.deep is not None else None  # the transformer reads it meanwhile
         query = self.analyse(question)
         vector = self.embedder.embed([question])[0]
         found = self.engine.search(query.terms, settings.candidates, scope) if query.terms else []
@@ -292,7 +294,7 @@ class Searcher:
         rescore(passages)
         if not passages:
             return SearchResult(hits=(), query=query)
-        read = self.deep_cosines(question, passages)
+        read = self.deep_cosines(asked, passages) if asked is not None else None
         deep: dict[int, float] | None = None
         if read is not None:
             deep, question_vector = read
@@ -336,11 +338,10 @@ class Searcher:
             fused[pid] *= settings.restatement_penalty
         return sorted(((score, passages[pid]) for pid, score in fused.items()), key=lambda pair: (-pair[0], pair[1].id))
 
-    def deep_cosines(self, question: str, passages: Mapping[int, Passage]) -> tuple[dict[int, float], np.ndarray] | None:
-        """Each candidate's cosine to the question, by the transformer, and the question's vector; None if it is
-        off, or has read too few of them."""
-        if self.deep is None:
-            return None
+    def deep_cosines(self, asked: Future[np.ndarray], passages: Mapping[int, Passage]) -> tuple[dict[int, float], np.ndarray] | None:
+        """Each candidate's cosine to the question, by the transformer, and the question's vector (`asked`, being
+        read); None if it has read too few of them."""
+        assert self.deep is not None
         stored = self.store.deep_vectors(list(passages))
         missing = [pid for pid in passages if pid not in stored]
         if len(missing) > self.settings.deep_on_the_fly:
@@ -351,7 +352,7 @@ class Searcher:
             stored.update((pid, to_blob(v)) for pid, v in zip(missing, vectors, strict=True))
         ids = list(passages)
         matrix = from_blobs([stored[pid] for pid in ids], self.deep.dims)
-        vector = self.deep.embed([question])[0]
+        vector = asked.result()[0]
         scores = matrix @ vector
         return {pid: float(score) for pid, score in zip(ids, scores, strict=True)}, vector
 

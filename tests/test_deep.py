@@ -3,6 +3,7 @@ or an unfinished reading falls back to the static ranking, and kill -9 while it 
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import os
@@ -11,14 +12,16 @@ import sqlite3
 import subprocess
 import sys
 import threading
+import shutil
 import time
 from contextlib import closing
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from index.corpus import DEEP_BATCH, Corpus, CorpusConfig
-from index.deep import DEEP_DIR, DeepEmbedder, passage_text
+from index.deep import DEEP_DIR, GRAPH, DeepEmbedder, passage_text
 from index.semantic import from_blobs
 from tests.fakes import damaged_copy
 from tests.processes import make_corpus
@@ -33,14 +36,36 @@ def open_corpus(folder: Path, db: Path, **options: object) -> Corpus:
     return corpus
 
 
-def test_the_transformer_matches_sentence_transformers() -> None:
+@pytest.mark.parametrize("runtime", ["onnx", "numpy"])
+def test_the_transformer_matches_sentence_transformers(runtime: str) -> None:
     """Reference vectors were computed with sentence-transformers itself (see the file's `made_with`); the shipped
-    weights are 8-bit, the GELU is the tanh form, and still every vector is within 0.001 in cosine."""
+    weights are 8-bit, the GELU is the tanh form, and still every vector is within 0.001 in cosine, whether
+    onnxruntime or numpy runs the layers."""
     reference = json.loads(REFERENCE.read_text())
-    vectors = DeepEmbedder().embed(reference["sentences"])
+    embedder = DeepEmbedder(runtime=runtime)
+    vectors = embedder.embed(reference["sentences"])
+    assert (embedder._parts[0].runtime is not None) == (runtime == "onnx")
     cosines = (vectors * np.array(reference["vectors"])).sum(1)
     assert cosines.min() >= 0.999, cosines
     assert np.allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-5)
+
+
+def test_onnxruntime_and_numpy_read_alike_and_a_graph_it_cannot_run_falls_back_to_numpy(tmp_path: Path, caplog) -> None:
+    texts = [QUESTION, passage_text("North Korea 'plots' extra support for Russia", "It could also mean the North is negotiating.")]
+    fast, slow = DeepEmbedder(runtime="onnx").embed(texts), DeepEmbedder(runtime="numpy").embed(texts)
+    assert np.abs(fast - slow).max() < 1e-5
+    folder = shutil.copytree(DEEP_DIR, tmp_path / "deep")
+    (folder / GRAPH).write_bytes(b"not a graph")
+    manifest = json.loads((folder / "MANIFEST.json").read_text())
+    manifest[GRAPH] = hashlib.sha256(b"not a graph").hexdigest()  # whole, as shipped: onnxruntime cannot parse it
+    (folder / "MANIFEST.json").write_text(json.dumps(manifest))
+    with caplog.at_level(logging.WARNING, logger="index.deep"):
+        fallen = DeepEmbedder(folder)
+        assert np.abs(fallen.embed(texts) - slow).max() < 1e-5
+    assert fallen._parts[0].runtime is None
+    assert [r.getMessage() for r in caplog.records if r.name == "index.deep"] == [
+        next(r.getMessage() for r in caplog.records if "runs in numpy" in r.getMessage())
+    ]
 
 
 def deep_rows(corpus: Corpus) -> dict[int, np.ndarray]:
