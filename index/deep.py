@@ -122,6 +122,7 @@ class OnnxLayers:
         options = ort.SessionOptions()
         options.add_session_config_entry("session.intra_op.allow_spinning", "0")  # idle between questions: no busy wait
         options.log_severity_level = 3
+        options.enable_cpu_mem_arena = False  # an arena would keep the largest batch's memory for good
         names = list(weights)
         options.add_external_initializers(names, [ort.OrtValue.ortvalue_from_numpy(np.ascontiguousarray(weights[n])) for n in names])
         self.session = ort.InferenceSession(graph, options, providers=["CPUExecutionProvider"])
@@ -163,6 +164,7 @@ class MiniLM:
     def run_with(self, graph: bytes) -> None:
         """Run the encoder layers in onnxruntime from now on (`encoder.onnx`, with this model's weights)."""
         self.runtime = OnnxLayers(graph, self.encoder_weights(), exact_gelu=self.exact_gelu)
+        self.layers = []  # onnxruntime holds its own copy
 
     def _gelu(self, h: np.ndarray) -> np.ndarray:
         if self.exact_gelu:
