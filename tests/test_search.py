@@ -113,60 +113,61 @@ def test_whether_a_sentence_can_hold_that_kind_of_answer() -> None:
     assert not can_answer("name", question, "The leader of North Korea was absent on Tuesday in January.")  # times, not names
 
 
-def test_a_question_for_a_number_prefers_a_sentence_that_holds_one(tmp_path: Path) -> None:
+def indexed(tmp_path: Path, articles: dict[str, str]) -> Corpus:
+    """A corpus of the given articles (file name: text), indexed and read by the transformer."""
     folder = tmp_path / "articles"
     folder.mkdir()
-    (folder / "floods.txt").write_text(
+    for name, text in articles.items():
+        (folder / name).write_text(text, encoding="utf-8")
+    corpus = Corpus.open(CorpusConfig(folder=folder, db_path=tmp_path / "q.db"))
+    corpus.index()
+    assert corpus.deep is not None
+    return corpus
+
+
+def searcher_with(corpus: Corpus, **changes: float) -> Searcher:
+    """The corpus's searcher, with some of its settings changed."""
+    base = corpus.searcher
+    settings = replace(base.settings, **changes)
+    return Searcher(corpus.store, base.engine, corpus.analyzer, corpus.synonyms, settings, corpus.embedder, base.dense, corpus.deep)
+
+
+def test_a_question_for_a_number_prefers_a_sentence_that_holds_one(tmp_path: Path) -> None:
+    corpus = indexed(tmp_path, {"floods.txt": (
         "Floods force families from riverside homes\n\n"
         "Families along the river left their homes as the water rose through the night. "
         "Officials said 3,200 households had been moved to shelters by morning. "
-        "The bridge to the old town was closed to traffic.\n",
-        encoding="utf-8",
-    )
-    corpus = Corpus.open(CorpusConfig(folder=folder, db_path=tmp_path / "floods.db"))
-    corpus.index()
+        "The bridge to the old town was closed to traffic.\n"
+    )})
     question = "How many families left their homes?"
-    searcher = corpus.searcher
-    without = Searcher(
-        corpus.store, searcher.engine, corpus.analyzer, corpus.synonyms, replace(searcher.settings, answer_kind_penalty=0.0),
-        corpus.embedder, searcher.dense, corpus.deep,
-    )
-    assert corpus.deep is not None
-    assert without.search(question, 1).hits[0].passage.text.startswith("Families along the river")
-    assert searcher.search(question, 1).hits[0].passage.text.startswith("Officials said 3,200 households")
+    assert searcher_with(corpus, answer_kind_penalty=0.0).search(question, 1).hits[0].passage.text.startswith("Families along the river")
+    assert corpus.searcher.search(question, 1).hits[0].passage.text.startswith("Officials said 3,200 households")
     corpus.close()
 
 
 def test_the_best_candidates_article_is_read_whole_for_an_answer_in_words_of_its_own(tmp_path: Path) -> None:
     """The answer often follows the sentence that names the topic and shares no word with the question; with a
     candidate pool too small to hold it, it is found because its article holds the best candidate."""
-    folder = tmp_path / "articles"
-    folder.mkdir()
-    (folder / "debut.txt").write_text(
-        "Teenager's debut ends in first round\n\n"
-        "Fifteen-year-old Maria Lopez's first appearance at the Valley Open ended in round one on Tuesday. "
-        "She had won the junior title at the national championships in January. "
-        "But the wildcard entry was beaten by fellow Spaniard Ana Ruiz in straight sets, 6-2 6-3. "
-        "Lopez said she had enjoyed the match. \"It was fun, and I learned a lot,\" she said. "
-        "The tournament continues on Friday with the quarter-finals. Organisers said ticket sales were up on last year. "
-        "Rain delayed play on the outside courts for an hour.\n",
-        encoding="utf-8",
-    )
-    (folder / "tickets.txt").write_text(
-        "Valley Open sells out centre court\n\n"
-        "Tickets for the Valley Open final sold out within an hour, organisers said. "
-        "The Valley Open has grown quickly since it began in 2015. Local hotels said they were full for the week of the final. "
-        "The town council said it would run extra buses to the courts.\n",
-        encoding="utf-8",
-    )
-    corpus = Corpus.open(CorpusConfig(folder=folder, db_path=tmp_path / "debut.db"))
-    corpus.index()
-    assert corpus.deep is not None
-    base = corpus.searcher
+    corpus = indexed(tmp_path, {
+        "debut.txt": (
+            "Teenager's debut ends in first round\n\n"
+            "Fifteen-year-old Maria Lopez's first appearance at the Valley Open ended in round one on Tuesday. "
+            "She had won the junior title at the national championships in January. "
+            "But the wildcard entry was beaten by fellow Spaniard Ana Ruiz in straight sets, 6-2 6-3. "
+            "Lopez said she had enjoyed the match. \"It was fun, and I learned a lot,\" she said. "
+            "The tournament continues on Friday with the quarter-finals. Organisers said ticket sales were up on last year. "
+            "Rain delayed play on the outside courts for an hour.\n"
+        ),
+        "tickets.txt": (
+            "Valley Open sells out centre court\n\n"
+            "Tickets for the Valley Open final sold out within an hour, organisers said. "
+            "The Valley Open has grown quickly since it began in 2015. Local hotels said they were full for the week of the final. "
+            "The town council said it would run extra buses to the courts.\n"
+        ),
+    })
 
     def answers(**changes: float) -> list[str]:
-        settings = replace(base.settings, candidates=2, **changes)
-        searcher = Searcher(corpus.store, base.engine, corpus.analyzer, corpus.synonyms, settings, corpus.embedder, base.dense, corpus.deep)
+        searcher = searcher_with(corpus, candidates=2, **changes)
         return [hit.passage.text for hit in searcher.search("Who knocked Maria Lopez out of the Valley Open?", 3).hits]
 
     assert not any("Ana Ruiz" in text for text in answers(article_weight=0.0))
