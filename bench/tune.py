@@ -6,7 +6,7 @@ thresholds on the dev sets, and show the result on the sets nobody tuned on.
 Dev (tuned on): eval/dev.jsonl, the even half of WikiQA dev (pooled), and that half's questions asked of the
 news articles, where every one is off-topic. Held out: eval/test.jsonl, eval/test-new.jsonl, the odd half of
 WikiQA. With --bbc (an index of ../shared/benchmarks/bbc-news, made there and read whole by the transformer
-first, about 7 minutes, if it is not already), eval/bbc-dev.jsonl joins the dev sets and eval/bbc.jsonl the
+first, about 5 minutes, if it is not already), eval/bbc-dev.jsonl joins the dev sets and eval/bbc.jsonl the
 held-out ones. The ranking (weight, penalty, article weight) is fitted first: P@1 plus nDCG summed over the
 dev sets, and of values that tie, the middle one. Then the two cosine thresholds are fitted on the ranking's evidence
 (`SearchResult.evidence`), to make the fewest mistakes (ties: the lowest thresholds): an answerable question
