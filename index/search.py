@@ -11,7 +11,9 @@ is decided on the best cosine and lexical evidence together (`Answerability`). W
   else ("It was unclear what Russia would give North Korea in return.") is pushed down.
 - syndicated copies collapse into one hit listing the other sources.
 On the transformer's path, a candidate that cannot hold the kind of answer asked for ("when": no date or
-time word; "how many": no number; "who"/"where": no name beyond the question's own) is pushed down.
+time word; "how many": no number; "who"/"where": no name beyond the question's own) is pushed down, and the
+rest of the best candidate's article joins the candidates, each gaining a share of its article's best score.
+The transformer reads the question on a thread of its own while the engines search.
 """
 
 from __future__ import annotations
@@ -57,10 +59,10 @@ class SearchSettings:
     off_topic_coverage: float = 0.3  # ...and the top sentence holds less than this share of the question
     confident_cosine: float = 0.75  # confident: a sentence this close in meaning...
     confident_coverage: float = 0.4  # ...or the top sentence holds this share of the question
-    # Re-ranking with the transformer (index/deep.py): each candidate's score is deep_weight times its cosine
-    # to the question (as it is: scaled over the candidates, a pool of near-alike sentences from a few articles
-    # weighs small differences in meaning far more than a pool from a large archive does), plus the rest times
-    # its BM25 score over the best one.
+    # Re-ranking with the transformer (index/deep.py): each candidate's score is deep_weight times its raw cosine
+    # to the question, plus the rest times its BM25 score over the best one. (Not the cosine scaled over the
+    # candidates: that stretches small differences in meaning among a few articles on one story and shrinks
+    # them in a large archive, so no one weight suits both.)
     # Fitted with bench/tune.py on eval/dev.jsonl, the even half of WikiQA dev and eval/bbc-dev.jsonl.
     deep_weight: float = 0.85
     deep_on_the_fly: int = 8  # candidates without a stored vector read by the transformer while answering; more: static
@@ -69,9 +71,9 @@ class SearchSettings:
     # Subtracted from the score of a candidate that cannot hold the kind of answer the question asks for
     # ("when" and no date or time word, "how many" and no number, "who"/"where" and no name the question lacks).
     answer_kind_penalty: float = 0.2
-    # The transformer also reads every sentence of the article the best candidate comes from (an answer often
-    # follows the sentence that names the topic, in words of its own: "But the wildcard entry was dispatched by
-    # ..."), and each candidate gains this share of the best score in its article. Fitted with bench/tune.py.
+    # The rest of the best candidate's article joins the candidates (an answer often follows the sentence that
+    # names the topic, in words of its own: "But the wildcard entry was dispatched by ..."), and each candidate
+    # gains this share of the best score in its article. Fitted with bench/tune.py.
     article_weight: float = 0.2
     article_reach: int = 25  # sentences read either side of the best candidate: a news story, not a whole book
 
@@ -300,7 +302,7 @@ class Searcher:
             deep, question_vector = read
             ranked = self.deep_ranking(question, passages, lexical, deep, restating)
             mates = self.article_mates(question_vector, ranked[0][1], passages) if settings.article_weight else {}
-            if mates:  # the best candidate's article, read whole
+            if mates:  # the rest of the best candidate's article
                 passages.update((pid, passage) for pid, (passage, _) in mates.items())
                 deep.update((pid, cosine) for pid, (_, cosine) in mates.items())
                 rescore({pid: passage for pid, (passage, _) in mates.items()})
