@@ -4,7 +4,7 @@ The static model (index/semantic.py) embeds every sentence fast enough to index 
 several times over, and finds candidates. This one reads each sentence in context, as the original
 sentence-transformers model does, and is what decides the order of the candidates and whether any of
 them answers: for the question (about 3 ms) and for every stored sentence once, headed by its article's
-title (about 200 sentences a second on two cores, so `quotebot index` does it after the sentences are
+title (about 180 sentences a second on two cores, so `quotebot index` does it after the sentences are
 searchable, committing as it goes, and `serve` does it in the background).
 
 index/deep_model/ holds the original weights as 8-bit integers with one float16 scale per 32 values
