@@ -68,6 +68,13 @@ def test_onnxruntime_and_numpy_read_alike_and_a_graph_it_cannot_run_falls_back_t
     ]
 
 
+def test_the_question_is_read_on_a_thread_of_its_own_with_the_same_result() -> None:
+    embedder = DeepEmbedder()
+    pending = embedder.embed_meanwhile([QUESTION])
+    assert np.array_equal(pending.result(timeout=30), embedder.embed([QUESTION]))
+    assert any(t.name.startswith("transformer") for t in threading.enumerate())
+
+
 def deep_rows(corpus: Corpus) -> dict[int, np.ndarray]:
     with closing(sqlite3.connect(corpus.config.db_path)) as conn:
         rows = conn.execute("select passage_id, vector from deep_vectors").fetchall()
