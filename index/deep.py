@@ -174,7 +174,7 @@ class MiniLM:
     def hidden(self, ids: np.ndarray, mask: np.ndarray) -> np.ndarray:
         """Last hidden states, (batch, length, 384), for padded ids and their attention mask."""
         length = ids.shape[1]
-        x = _layer_norm(self.words[ids] + self.positions[:length] + self.token_type, *self.norm).astype(np.float32)
+        x = _layer_norm(self.words[ids] + self.positions[:length] + self.token_type, *self.norm).astype(np.float32, copy=False)
         bias = np.where(mask[:, None, None, :] > 0, 0.0, -1e9).astype(np.float32)
         if self.runtime is not None:
             return self.runtime(x, bias)

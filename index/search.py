@@ -352,11 +352,8 @@ class Searcher:
             titles = {aid: source.title for aid, source in self.store.sources({passages[pid].article_id for pid in missing}).items()}
             vectors = self.deep.embed([passage_text(titles.get(passages[pid].article_id), passages[pid].text) for pid in missing])
             stored.update((pid, to_blob(v)) for pid, v in zip(missing, vectors, strict=True))
-        ids = list(passages)
-        matrix = from_blobs([stored[pid] for pid in ids], self.deep.dims)
         vector = asked.result()[0]
-        scores = matrix @ vector
-        return {pid: float(score) for pid, score in zip(ids, scores, strict=True)}, vector
+        return self._cosines({pid: stored[pid] for pid in passages}, vector), vector
 
     def article_mates(self, vector: np.ndarray, top: Passage, passages: Mapping[int, Passage]) -> dict[int, tuple[Passage, float]]:
         """The sentences of the top candidate's article (up to `article_reach` either side of it) that are not
@@ -365,12 +362,16 @@ class Searcher:
         reach = self.settings.article_reach
         before, after = self.store.neighbours(top, reach, reach)
         others = {p.id: p for p in (*before, *after) if p.id not in passages}
-        stored = self.store.deep_vectors(list(others))
+        cosines = self._cosines(self.store.deep_vectors(list(others)), vector)
+        return {pid: (others[pid], cosine) for pid, cosine in cosines.items()}
+
+    def _cosines(self, stored: Mapping[int, bytes], vector: np.ndarray) -> dict[int, float]:
+        """Each stored transformer vector's cosine to the question's."""
+        assert self.deep is not None
         if not stored:
             return {}
-        ids = list(stored)
-        scores = from_blobs([stored[pid] for pid in ids], self.deep.dims) @ vector
-        return {pid: (others[pid], float(score)) for pid, score in zip(ids, scores, strict=True)}
+        scores = from_blobs(list(stored.values()), self.deep.dims) @ vector
+        return {pid: float(score) for pid, score in zip(stored, scores, strict=True)}
 
     def deep_ranking(
         self, question: str, passages: Mapping[int, Passage], lexical: Mapping[int, float], deep: Mapping[int, float], restating: set[int]
