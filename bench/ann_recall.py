@@ -2,10 +2,9 @@
 
     python bench/ann_recall.py bench/corpora/work-1000000-tantivy+semantic/quotebot.db [--probes 32 64 128]
 
-Builds the same faiss index as `index/ann.py` (its cluster count and training sample) from the static
-vectors in the store, then for 100 of `bench/scale.py`'s generated questions compares each number of
-clusters scanned with an exact numpy scan: the share of the exact top 60 found, and the median time of
-one search. Needs the vectors in memory as float32 (about 1 GB a million sentences).
+Builds the index as `index/ann.py` does (`AnnIndex.build`) from the static vectors in the store, then
+for 100 of `bench/scale.py`'s generated questions compares each number of clusters scanned with an exact
+numpy scan: the share of the exact top 60 found, and the median time of one search. Needs the vectors in memory as float32 (about 1 GB a million sentences).
 """
 
 from __future__ import annotations
@@ -21,8 +20,8 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-from index.ann import LISTS, TRAIN_SAMPLE, probes  # noqa: E402
-from index.semantic import LOAD_CHUNK, StaticEmbedder, from_blobs  # noqa: E402
+from index.ann import TRAIN_SAMPLE, AnnIndex, probes  # noqa: E402
+from index.semantic import LOAD_CHUNK, StaticEmbedder, from_blobs, to_blob  # noqa: E402
 from index.store import Store  # noqa: E402
 
 from scale import questions  # noqa: E402  (beside this script)
@@ -42,11 +41,13 @@ def main() -> None:
     del blobs
     asked = np.vstack([embedder.embed([q]) for q in questions(100)])
     exact = np.argsort(-(vectors @ asked.T), axis=0)[:TOP].T
-    lists = min(LISTS, max(1, min(TRAIN_SAMPLE, len(vectors)) // 39))
-    index = faiss.IndexIVFScalarQuantizer(faiss.IndexFlatIP(embedder.dims), embedder.dims, lists, faiss.ScalarQuantizer.QT_8bit, faiss.METRIC_INNER_PRODUCT)
     rng = np.random.default_rng(0)
-    index.train(vectors[rng.choice(len(vectors), min(TRAIN_SAMPLE, len(vectors)), replace=False)])
-    index.add_with_ids(vectors, np.arange(len(vectors), dtype=np.int64))
+    sample = vectors[rng.choice(len(vectors), min(TRAIN_SAMPLE, len(vectors)), replace=False)]
+    ann = AnnIndex(embedder.dims, embedder.version, store.vectors)
+    started = time.perf_counter()
+    ann.build(sample, ((i, "a", to_blob(v)) for i, v in enumerate(vectors)), generation=0)
+    print(f"built in {time.perf_counter() - started:.1f} s (from vectors in memory)")
+    index, lists = ann.index, ann.index.nlist
     print(f"{len(vectors):,} vectors, {lists} clusters; quotebot scans {probes(lists, len(vectors))}\n")
     print(f"| clusters scanned | recall of the exact top {TOP} | median search (ms) |\n|---|---|---|")
     for nprobe in args.probes:

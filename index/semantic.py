@@ -150,13 +150,15 @@ class StaticEmbedder:
         model = self._model
         vectors = np.zeros((len(texts), self.dims), dtype=np.float32)
         pieces = self._pieces.ids(texts)
-        rows = [row for row, ids in enumerate(pieces) if 0 < len(ids) <= MAX_PIECES]
-        others = [row for row, ids in enumerate(pieces) if len(ids) > MAX_PIECES]  # model2vec truncates these: left to it
-        if rows:
-            counts = np.array([len(pieces[row]) for row in rows])
-            flat = np.fromiter((i for row in rows for i in pieces[row]), dtype=np.int64, count=int(counts.sum()))
-            starts = np.concatenate(([0], np.cumsum(counts)[:-1]))
-            vectors[rows] = np.add.reduceat(model.embedding[flat], starts, axis=0) / counts[:, None]
+        table = model.embedding
+        others = []
+        # One small sum per text: its rows stay in cache. Gathering every text's rows into one array for
+        # np.add.reduceat was several times slower (about 50 against 8 microseconds a sentence).
+        for row, ids in enumerate(pieces):
+            if len(ids) > MAX_PIECES:
+                others.append(row)  # model2vec truncates these: left to it
+            elif ids:
+                table[ids].sum(axis=0, out=vectors[row])
         if others:
             vectors[others] = model.encode([texts[i] for i in others], show_progress_bar=False)
         norms = np.linalg.norm(vectors, axis=1, keepdims=True)

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from index.ann import AnnIndex, probes
+from index.ann import AnnIndex, nearest, probes, spherical_kmeans
 from index.corpus import Corpus, CorpusConfig, vectors_folder
 from index.semantic import from_blobs, to_blob
 
@@ -55,6 +55,38 @@ def test_agrees_with_exact_search_inside_and_outside_a_scope() -> None:
     pid, cosine = index.search(clustered(rng, 1)[0], 1)[0]
     assert index.similarity(from_blobs([rows[pid - 1][2]], DIMS)[0], [pid, 999_999]) == {pid: pytest.approx(1.0, abs=1e-3)}
     assert index.search(clustered(rng, 1)[0], 5, ("nowhere",)) == []
+
+
+def test_clusters_are_learnt_from_the_sample() -> None:
+    rng = np.random.default_rng(5)
+    sample = clustered(rng, 4_000)  # around 40 directions
+    centroids = spherical_kmeans(sample, 40)
+    assert np.allclose(np.linalg.norm(centroids, axis=1), 1.0, atol=1e-5)
+    fit = np.mean(np.max(sample @ centroids.T, axis=1))
+    start = sample[np.random.default_rng(0).choice(len(sample), 40, replace=False)]
+    assert fit > np.mean(np.max(sample @ start.T, axis=1)) + 0.05  # the iterations moved them to the clusters
+    assert len(set(nearest(sample, centroids).tolist())) == 40  # none left empty
+    assert np.array_equal(centroids, spherical_kmeans(sample, 40))  # the same clusters on every build
+
+
+def test_each_vector_is_filed_in_the_cluster_faiss_would_choose() -> None:
+    """The index finds each vector's cluster itself (a faster matrix product than faiss's): the same clusters,
+    for the rows of a build and for rows added later."""
+    import faiss
+
+    rng = np.random.default_rng(4)
+    rows = rows_of(clustered(rng, 5_000))
+    index = make_index(rows[:4_000])
+    index.replace({"sport/999.txt"}, iter(rows[4_000:]), generation=2)
+    assert index.index is not None
+    filed = {}
+    for cluster in range(index.index.nlist):
+        size = index.index.invlists.list_size(cluster)
+        for pid in faiss.rev_swig_ptr(index.index.invlists.get_ids(cluster), size):
+            filed[int(pid)] = cluster
+    vectors = from_blobs([blob for _, _, blob in rows], DIMS)
+    _, chosen = index.index.quantizer.search(vectors, 1)
+    assert filed == {pid: int(c) for (pid, _, _), c in zip(rows, chosen[:, 0], strict=True)}
 
 
 def test_changed_articles_are_replaced_and_deleted_ones_gone() -> None:
