@@ -180,8 +180,10 @@ def test_a_full_disk_stops_the_run_with_one_line_and_keeps_what_was_committed(ar
     assert_whole(archive, db, FILES).close()
 
 
-def test_two_index_runs_at_once_one_waits_and_nothing_is_written_twice(archive: Path, tmp_path: Path) -> None:
+def test_two_index_runs_at_once_one_waits_and_nothing_is_written_twice(tmp_path: Path) -> None:
     db = tmp_path / "q.db"
+    archive, files = tmp_path / "big", 4 * FILES  # a run long enough that the second starts while the first holds the lock
+    make_corpus(archive, files)
     first = start(archive, db, "index")
     assert wait_until_stored(first, db, 1)
     second = start(archive, db, "index")
@@ -189,8 +191,8 @@ def test_two_index_runs_at_once_one_waits_and_nothing_is_written_twice(archive: 
     out2, err2 = second.communicate(timeout=300)
     assert first.returncode == second.returncode == 0, (err1, err2)
     assert "waiting for it to finish" in err2
-    assert f"({FILES} added" in out1 and f"(0 added, 0 updated, 0 removed, {FILES} unchanged)" in out2
-    assert_whole(archive, db, FILES).close()
+    assert f"({files} added" in out1 and f"(0 added, 0 updated, 0 removed, {files} unchanged)" in out2
+    assert_whole(archive, db, files).close()
 
 
 def test_questions_during_an_index_run_are_answered_at_once_from_what_is_committed(tmp_path: Path) -> None:
