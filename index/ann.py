@@ -5,7 +5,8 @@ costs a gigabyte per million sentences and a full scan per question; this index 
 256 bytes (8-bit scalar quantisation), sorted into `LISTS` clusters of which a question scans one in
 `PROBE_SHARE`, or fewer past half a million vectors so that it reads about `SCAN` of them (at a million
 generated sentences: recall of the exact top 60 about 0.92, in about 10 ms on this 2-core machine;
-`bench/ann_recall.py` measures it).
+`bench/ann_recall.py` measures it). The clusters are learnt, and each vector's cluster found, with numpy
+(`spherical_kmeans`, `nearest`); faiss quantises, stores, saves and searches.
 
 It lives in a folder beside the database and follows the store's change log like the Tantivy index:
 it records the generation it reflects, and on opening replays the articles changed since (their old
@@ -57,7 +58,7 @@ def nearest(vectors: np.ndarray, centroids: np.ndarray) -> np.ndarray:
     """The index of each vector's centroid of greatest inner product.
 
     In numpy rather than faiss: the OpenBLAS inside faiss's wheels predates recent CPUs and falls back to its
-    slowest kernels on them (about six times slower than numpy's on this machine's Xeon).
+    slowest kernels on them (three to four times slower than numpy's on this machine's Xeon).
     """
     step = ASSIGN_CHUNK
     found = [np.argmax(vectors[i : i + step] @ centroids.T, axis=1) for i in range(0, len(vectors), step)]
@@ -152,7 +153,7 @@ class AnnIndex:
             codes = np.array([self._code_of.setdefault(a, len(self._code_of)) for _, a, _ in usable], dtype=np.int32)
             vectors = from_blobs([blob for _, _, blob in usable], self.dims)
             lists = self._nearest_lists(vectors)
-            # add_with_ids would find the lists itself, about six times slower (faiss's own matrix product)
+            # add_with_ids would find the lists itself, about four times slower (see `nearest`)
             self.index.add_core(len(ids), faiss.swig_ptr(vectors), faiss.swig_ptr(ids), faiss.swig_ptr(lists))
             self._ids = np.concatenate([self._ids, ids])
             self._codes = np.concatenate([self._codes, codes])
