@@ -69,16 +69,20 @@ def test_clusters_are_learnt_from_the_sample() -> None:
     assert np.array_equal(centroids, spherical_kmeans(sample, 40))  # the same clusters on every build
 
 
-def test_each_vector_is_filed_in_the_cluster_faiss_would_choose() -> None:
+def test_each_vector_is_filed_in_the_cluster_faiss_would_choose(tmp_path: Path) -> None:
     """The index finds each vector's cluster itself (a faster matrix product than faiss's): the same clusters,
-    for the rows of a build and for rows added later."""
+    for the rows of a build, for rows added later, and for rows added after the index is read back from disk."""
     import faiss
 
     rng = np.random.default_rng(4)
     rows = rows_of(clustered(rng, 5_000))
-    index = make_index(rows[:4_000])
-    index.replace({"sport/999.txt"}, iter(rows[4_000:]), generation=2)
-    assert index.index is not None
+    built = make_index(rows[:4_000])
+    built.replace({"sport/999.txt"}, iter(rows[4_000:4_500]), generation=2)
+    built.save(tmp_path / "vectors")
+    index = AnnIndex(DIMS, "v1", built.vectors_of)
+    assert index.open(tmp_path / "vectors")
+    index.replace({"sport/998.txt"}, iter(rows[4_500:]), generation=3)
+    assert index.index is not None and len(index) == 5_000
     filed = {}
     for cluster in range(index.index.nlist):
         size = index.index.invlists.list_size(cluster)
