@@ -143,8 +143,8 @@ class StaticEmbedder:
         return _PIECES[key]
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:
-        """The mean of each text's word-piece vectors, as model2vec's `encode` computes it (the same ids,
-        found faster by `WordPieces`), scaled to unit length."""
+        """Each text's word-piece vectors summed and scaled to unit length: the direction of the mean model2vec's
+        `encode` computes (the same ids, found faster by `WordPieces`)."""
         if not texts:
             return np.zeros((0, self.dims), dtype=np.float32)
         model = self._model
