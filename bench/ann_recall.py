@@ -4,7 +4,8 @@
 
 Builds the index as `index/ann.py` does (`AnnIndex.build`) from the static vectors in the store, then
 for 100 of `bench/scale.py`'s generated questions compares each number of clusters scanned with an exact
-numpy scan: the share of the exact top 60 found, and the median time of one search. Needs the vectors in memory as float32 (about 1 GB a million sentences).
+numpy scan: the share of the exact top 60 found, and the median time of one search. Needs the vectors in
+memory as float32 (about 1 GB a million sentences).
 """
 
 from __future__ import annotations

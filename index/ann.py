@@ -62,7 +62,7 @@ def nearest(vectors: np.ndarray, centroids: np.ndarray) -> np.ndarray:
     """
     step = ASSIGN_CHUNK
     found = [np.argmax(vectors[i : i + step] @ centroids.T, axis=1) for i in range(0, len(vectors), step)]
-    return np.concatenate(found).astype(np.int64) if found else np.zeros(0, dtype=np.int64)
+    return np.concatenate(found).astype(np.int64, copy=False) if found else np.zeros(0, dtype=np.int64)
 
 
 def spherical_kmeans(sample: np.ndarray, clusters: int, iterations: int = KMEANS_ITERATIONS, seed: int = 0) -> np.ndarray:
@@ -101,7 +101,7 @@ class AnnIndex:
         self._code_of: dict[str, int] = {}
         self._scopes: dict[tuple[str, ...], tuple[int, np.ndarray, faiss.IDSelectorBitmap]] = {}
         self.unsaved = 0  # rows added or removed since the folder was written
-        self._centroids: np.ndarray | None = None  # the clusters' centres, read from the quantizer when first needed
+        self._centroids: np.ndarray | None = None  # the clusters' centres: kept from `build`, or read from the quantizer
 
     def __len__(self) -> int:
         return len(self._ids)
@@ -164,7 +164,7 @@ class AnnIndex:
     def _nearest_lists(self, vectors: np.ndarray) -> np.ndarray:
         """Each vector's cluster, as faiss's quantizer would choose it."""
         assert self.index is not None
-        if self._centroids is None or len(self._centroids) != self.index.nlist:
+        if self._centroids is None:  # an index read from disk: its quantizer holds them
             self._centroids = self.index.quantizer.reconstruct_n(0, self.index.nlist)
         return nearest(vectors, self._centroids)
 

@@ -7,11 +7,11 @@ import hashlib
 import json
 import logging
 import os
+import shutil
 import signal
 import sqlite3
 import subprocess
 import sys
-import shutil
 import threading
 import time
 from contextlib import closing
