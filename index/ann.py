@@ -1,6 +1,6 @@
 """Approximate nearest neighbours for large stores: faiss IVF over 8-bit quantised vectors, kept on disk.
 
-Below `ANN_FROM` vectors, `semantic.DenseIndex` searches exactly in memory. Past it, a float32 matrix
+Below `semantic.ANN_FROM` vectors, `semantic.DenseIndex` searches exactly in memory. Past it, a float32 matrix
 costs a gigabyte per million sentences and a full scan per question; this index holds each vector in
 256 bytes (8-bit scalar quantisation), sorted into `LISTS` clusters of which a question scans one in
 `PROBE_SHARE`, or fewer past half a million vectors so that it reads about `SCAN` of them (at a million
@@ -34,7 +34,6 @@ from .semantic import LOAD_CHUNK, VECTOR_DTYPE, from_blobs
 
 logger = logging.getLogger(__name__)
 
-ANN_FROM = 200_000  # vectors: from here on, the approximate index
 LISTS = 1024  # clusters (a million vectors: about a thousand each)
 PROBE_SHARE = 8  # a question scans at most one cluster in this many...
 SCAN = 65_536  # ...and about this many vectors: 67 of 1,024 clusters at a million (recall 0.92; 128: 0.96, twice the time)

@@ -15,20 +15,23 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from filelock import FileLock, Timeout
 
 from .analysis import ANALYSIS_VERSION, Analyzer
-from .ann import ANN_FROM, TRAIN_SAMPLE, AnnIndex
 from .deep import DEEP_DIR, DeepEmbedder, load_deep, passage_text
 from .engine import BM25Params, Engine, RankBM25Engine, Scope
 from .ingest import VECTORS_META, IndexPlan, plan_files, plan_index, run_index
 from .models import Found, Hit, IndexReport, Source, UnknownScope, folders_of
 from .search import Searcher, SearchResult, SearchSettings
-from .semantic import MODEL_DIR, DenseIndex, Embedder, VectorIndex, from_blobs, load_embedder, to_blob
+from .semantic import ANN_FROM, MODEL_DIR, DenseIndex, Embedder, VectorIndex, from_blobs, load_embedder, to_blob
 from .store import ReadOnlyStore, Store
 from .synonyms import Synonyms
 from .tantivy_engine import EngineBusy, EngineUnusable, TantivyEngine
+
+if TYPE_CHECKING:  # imported when first needed: faiss takes a tenth of a second to import, and most stores are small
+    from .ann import AnnIndex
 
 logger = logging.getLogger(__name__)
 
@@ -371,6 +374,8 @@ class Corpus:
     def _current_ann(self) -> AnnIndex:
         """The approximate vector index: opened from its folder, or built from the store; then caught up, and
         written back when enough changed and this process may write (as the Tantivy index)."""
+        from .ann import TRAIN_SAMPLE, AnnIndex
+
         assert self.embedder is not None
         ann = self._dense if isinstance(self._dense, AnnIndex) else None
         folder = vectors_folder(self.config.db_path)

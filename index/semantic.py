@@ -1,8 +1,10 @@
 """Sentence embeddings behind one small interface: texts in, unit vectors out.
 
 The default embedder is a static model distilled from all-MiniLM-L6-v2 (index/static_model/, built by
-tools/build_static_model.py), loaded with model2vec: a sentence's vector is the weighted mean of its
-word pieces' vectors, so embedding costs a tokenizer pass and a sum, with no network and no torch.
+tools/build_static_model.py) in model2vec's format: a sentence's vector is the weighted mean of its word
+pieces' vectors, so embedding costs a tokenizer pass and a sum, with no network and no torch. The two files
+are read with safetensors and tokenizers, as the transformer's are; the tests check the vectors against
+model2vec's own `StaticModel.encode`.
 
 A missing or damaged model never stops quotebot: `load_embedder` logs one warning and returns None,
 and search falls back to BM25 alone.
@@ -15,8 +17,9 @@ import json
 import logging
 import re
 from collections.abc import Iterable, Sequence
-from itertools import islice
+from dataclasses import dataclass
 from functools import cached_property
+from itertools import islice
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -28,6 +31,7 @@ logger = logging.getLogger(__name__)
 
 MODEL_DIR = Path(__file__).resolve().parent / "static_model"
 MODEL_FILES = ("model.safetensors", "tokenizer.json", "config.json")
+ANN_FROM = 200_000  # vectors: below this, `DenseIndex` searches exactly in memory; from here on, index/ann.py
 VECTOR_DTYPE = np.float16  # as stored: half the bytes, and cosines agree with float32 to about 1e-3
 
 
@@ -46,11 +50,19 @@ class ModelError(RuntimeError):
     """The model files are missing, damaged or unreadable."""
 
 
-_LOADED: dict[tuple[str, str], Any] = {}  # (model folder, version) -> the model, loaded once per process
+@dataclass(frozen=True)
+class StaticModel:
+    """A static model's word-piece vectors (float32) and its tokenizer."""
+
+    embedding: np.ndarray
+    tokenizer: Any
+
+
+_LOADED: dict[tuple[str, str], StaticModel] = {}  # (model folder, version) -> the model, loaded once per process
 _PIECES: dict[tuple[str, str], WordPieces] = {}  # and its word pieces' cache
 
 
-MAX_PIECES = 512  # model2vec's default truncation, in word pieces
+MAX_PIECES = 512  # model2vec's default truncation, in word pieces: a longer text's first 512
 _PLAIN = re.compile(r"[\x20-\x7e\t\n\r‘’“”–—…]*\Z")  # printable ASCII and common typographic punctuation
 # After lowercasing, BERT's pre-tokenizer splits plain text into runs of letters and digits, and single
 # punctuation marks: ASCII's, and the typographic ones above (Unicode punctuation, untouched by its normaliser).
@@ -114,7 +126,7 @@ class StaticEmbedder:
         self.dims = int(json.loads((folder / "config.json").read_text(encoding="utf-8"))["hidden_dim"])
 
     @cached_property
-    def _model(self) -> Any:
+    def _model(self) -> StaticModel:
         """The loaded model, once per process: an embedder sent to an indexing worker with each chunk of files
         arrives without it (see __getstate__), and would otherwise load it again for every chunk."""
         key = (str(self.folder), self.version)
@@ -122,17 +134,22 @@ class StaticEmbedder:
             _LOADED[key] = self._load()
         return _LOADED[key]
 
-    def _load(self) -> Any:
-        from model2vec import StaticModel
+    def _load(self) -> StaticModel:
+        # Not model2vec's loader: it imports huggingface_hub, which took half of a cold `quotebot ask`.
+        from safetensors.numpy import load_file
+        from tokenizers import Tokenizer
 
         try:
-            model = StaticModel.from_pretrained(str(self.folder))
+            # Stored as float16 to halve the file; summed as float32, which numpy does about twice as fast
+            # (15 MB more memory per process).
+            embedding = np.asarray(load_file(str(self.folder / "model.safetensors"))["embeddings"], dtype=np.float32)
+            tokenizer = Tokenizer.from_file(str(self.folder / "tokenizer.json"))
         except Exception as error:  # any failure to parse the files is the same problem to the user
             raise ModelError(f"{self.folder}: cannot load the model: {error}") from error
-        # Stored as float16 to halve the file; averaged as float32, which numpy does about twice as fast
-        # (15 MB more memory per process).
-        model.embedding = np.asarray(model.embedding, dtype=np.float32)
-        return model
+        words = tokenizer.get_vocab_size()
+        if embedding.shape != (words, self.dims):
+            raise ModelError(f"{self.folder}: {embedding.shape} vectors for {words} word pieces of {self.dims} dimensions")
+        return StaticModel(embedding, tokenizer)
 
     @property
     def _pieces(self) -> WordPieces:
@@ -147,20 +164,13 @@ class StaticEmbedder:
         `encode` computes (the same ids, found faster by `WordPieces`)."""
         if not texts:
             return np.zeros((0, self.dims), dtype=np.float32)
-        model = self._model
         vectors = np.zeros((len(texts), self.dims), dtype=np.float32)
-        pieces = self._pieces.ids(texts)
-        table = model.embedding
-        others = []
+        table = self._model.embedding
         # One small sum per text: its rows stay in cache. Gathering every text's rows into one array for
         # np.add.reduceat was several times slower (about 50 against 8 microseconds a sentence).
-        for row, ids in enumerate(pieces):
-            if len(ids) > MAX_PIECES:
-                others.append(row)  # model2vec truncates these: left to it
-            elif ids:
-                table[ids].sum(axis=0, out=vectors[row])
-        if others:
-            vectors[others] = model.encode([texts[i] for i in others], show_progress_bar=False)
+        for row, ids in enumerate(self._pieces.ids(texts)):
+            if ids:
+                table[ids[:MAX_PIECES]].sum(axis=0, out=vectors[row])
         norms = np.linalg.norm(vectors, axis=1, keepdims=True)
         return vectors / np.maximum(norms, 1e-12)
 

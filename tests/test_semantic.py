@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import shutil
@@ -48,8 +49,10 @@ TRICKY = [
 def test_word_pieces_are_the_tokenizers_and_vectors_model2vecs(seeds_dir: Path) -> None:
     """`StaticEmbedder.embed` finds word pieces its own, faster way: the ids must be the tokenizer's, and the
     vectors model2vec's."""
+    from model2vec import StaticModel
+
     embedder = StaticEmbedder()
-    model = embedder._model
+    model = StaticModel.from_pretrained(str(MODEL_DIR))
     texts = [line for path in sorted(seeds_dir.glob("*.txt")) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
     texts += TRICKY
     model.tokenizer.no_truncation()
@@ -94,7 +97,7 @@ def test_a_damaged_model_falls_back_to_bm25_with_one_warning(tmp_path: Path, see
     plain.close()
 
 
-@pytest.mark.parametrize("damage", ["missing folder", "missing manifest", "truncated tokenizer"])
+@pytest.mark.parametrize("damage", ["missing folder", "missing manifest", "truncated tokenizer", "vectors of another size"])
 def test_missing_or_unreadable_model_files_are_reported_not_raised(tmp_path: Path, damage: str) -> None:
     model = tmp_path / "model"
     if damage != "missing folder":
@@ -103,6 +106,12 @@ def test_missing_or_unreadable_model_files_are_reported_not_raised(tmp_path: Pat
         (model / "MANIFEST.json").unlink()
     if damage == "truncated tokenizer":
         (model / "tokenizer.json").write_text("{")
+    if damage == "vectors of another size":  # a consistent manifest, but a config that does not fit the vectors
+        config = json.loads((model / "config.json").read_text())
+        (model / "config.json").write_text(json.dumps({**config, "hidden_dim": 128}))
+        manifest = json.loads((model / "MANIFEST.json").read_text())
+        manifest["config.json"] = hashlib.sha256((model / "config.json").read_bytes()).hexdigest()
+        (model / "MANIFEST.json").write_text(json.dumps(manifest))
     embedder, problem = load_embedder(model)
     assert embedder is None and problem and str(model) in problem
 
