@@ -63,10 +63,11 @@ _PIECES: dict[tuple[str, str], WordPieces] = {}  # and its word pieces' cache
 
 
 MAX_PIECES = 512  # model2vec's default truncation, in word pieces: a longer text's first 512
-_PLAIN = re.compile(r"[\x20-\x7e\t\n\r‘’“”–—…]*\Z")  # printable ASCII and common typographic punctuation
+_PLAIN = re.compile(r"[\x20-\x7e\t\n\r‘’“”–—…£€¥¢]*\Z")  # printable ASCII, typographic punctuation, currency signs
 # After lowercasing, BERT's pre-tokenizer splits plain text into runs of letters and digits, and single
 # punctuation marks: ASCII's, and the typographic ones above (Unicode punctuation, untouched by its normaliser).
-_PLAIN_WORDS = re.compile(r"[a-z0-9]+|[!-/:-@\[-`{-~‘’“”–—…]")
+# Currency signs are not punctuation to it (Unicode's "Sc", not "P"): "£5.3m" is "£5", ".", "3m".
+_PLAIN_WORDS = re.compile(r"[a-z0-9£€¥¢]+|[!-/:-@\[-`{-~‘’“”–—…]")
 
 
 class WordPieces:

@@ -36,6 +36,7 @@ def test_vectors_are_unit_length_and_deterministic() -> None:
 TRICKY = [
     "Don’t “quote” me — it’s 3.5%… (really) [sic] a_b-c/d\\e ~x~ `y` {z}",
     "Café naïve résumé Ærø",  # accents: the tokenizer's own path
+    "£5.3m (€7m), ¥100 and 50¢: costs£3 £ 4",  # currency signs are word characters to BERT's pre-tokenizer
     "tab\there\nnewline\r",
     "日本語 text",
     "x" * 150,  # longer than a word piece may be: [UNK], which model2vec drops
