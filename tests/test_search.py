@@ -192,3 +192,12 @@ def test_a_far_off_candidate_does_not_change_the_order_of_the_others(tmp_path: P
 
     assert order([1, 2]) == order([1, 2, 3])
     corpus.close()
+
+
+@pytest.mark.parametrize("opening", ["what", "What", "whether", "how", "HOW", "why"])
+def test_a_restatement_is_recognised_whatever_word_opens_it(corpus: Corpus, opening: str) -> None:
+    """`restates` tests the text cheaply before its regular expression: no opening word may slip past that test."""
+    searcher = corpus.searcher
+    query = searcher.analyse("what did Russia give North Korea")
+    assert searcher.restates(query, f"It was unclear {opening} Russia would give North Korea in return.")
+    assert not searcher.restates(query, "Russia gave North Korea air-defence missiles in return.")
