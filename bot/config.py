@@ -29,7 +29,7 @@ class Settings:
     host: str = "0.0.0.0"
     port: int = 3000
     refresh_seconds: int = 5  # how often a running bot looks for new or changed articles
-    idle_seconds: int = 30  # an HTTP connection that sends nothing for this long is closed
+    request_seconds: int = 5  # an HTTP connection gets this long to send each whole request, then it is closed
 
     @property
     def database(self) -> Path:
@@ -57,7 +57,7 @@ class Settings:
             host=get("QUOTEBOT_HOST") or cls.host,
             port=_int(environ, "PORT", cls.port),
             refresh_seconds=_int(environ, "QUOTEBOT_REFRESH_SECONDS", cls.refresh_seconds),
-            idle_seconds=_int(environ, "QUOTEBOT_IDLE_SECONDS", cls.idle_seconds),
+            request_seconds=_int(environ, "QUOTEBOT_REQUEST_SECONDS", cls.request_seconds),
         )
 
 

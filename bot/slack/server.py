@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import logging
+import resource
 import threading
 import time
 from collections.abc import Callable, Iterable
@@ -13,7 +14,10 @@ from typing import Any
 from slack_bolt import App
 from slack_bolt.adapter.wsgi import SlackRequestHandler
 from slack_sdk.errors import SlackApiError
-from waitress.server import create_server
+from waitress.adjustments import Adjustments
+from waitress.channel import HTTPChannel
+from waitress.server import TcpWSGIServer
+from waitress.task import ThreadedTaskDispatcher
 
 from ..config import ConfigError, Settings
 from ..interrupt import raise_if_signalled
@@ -56,12 +60,12 @@ MIN_SECRET_LENGTH = 16
 
 @dataclass(frozen=True)
 class HttpLimits:
-    """What one client can take from the server. Slack's own requests are a few kilobytes."""
+    """What one client can take from the server. Slack's own requests are a few kilobytes, sent at once."""
 
     max_body: int = 1024 * 1024  # bytes; larger requests get 413 before their body is read
     max_header: int = 32 * 1024
-    idle_seconds: float = 30  # a connection that sends nothing for this long is closed
-    connections: int = 100  # open at once; more wait in the listen backlog
+    request_seconds: float = 5  # to send each whole request, from opening (or the last answer); then closed
+    connections: int = 1000  # open at once, fewer if the process may not open that many files
     threads: int = 8  # requests handled at once (answers run on Bolt's own bounded pool)
 
 
@@ -190,24 +194,78 @@ def _plain(start_response: Callable[..., Any], status: int, text: str) -> list[b
     return [data]
 
 
+class _DeadlineChannel(HTTPChannel):
+    """A connection that must deliver each whole request within the server's deadline.
+
+    `waiting_since` is when it opened, or when its last answer was handed over; bytes trickling in do not
+    move it, so a client cannot hold the connection by sending a header a byte at a time.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.waiting_since = self.creation_time
+
+    def service(self) -> None:
+        super().service()
+        self.waiting_since = time.time()
+
+
+class _DeadlineServer(TcpWSGIServer):  # type: ignore[misc]
+    """waitress's server, with `channel_timeout` read as a deadline for each request rather than for silence."""
+
+    channel_class = _DeadlineChannel
+
+    def maintenance(self, now: float) -> None:
+        """Close the connections that are not being answered and have had their time to send a request."""
+        cutoff = now - self.adj.channel_timeout
+        for channel in list(self.active_channels.values()):
+            if not channel.requests and channel.waiting_since < cutoff:
+                channel.will_close = True
+
+
+def connection_limit(wanted: int, spare: int = 64) -> int:
+    """`wanted`, or what the open-files limit allows once it is raised as far as it may be (`spare` kept)."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    needed = wanted + spare
+    if soft != resource.RLIM_INFINITY and soft < needed:
+        raised = needed if hard == resource.RLIM_INFINITY else min(needed, hard)
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (raised, hard))
+            soft = raised
+        except (ValueError, OSError):
+            pass
+    return wanted if soft == resource.RLIM_INFINITY else max(1, min(wanted, soft - spare))
+
+
 class HttpServer:
-    """A waitress server for a WSGI app: bounded threads and connections, idle connections closed."""
+    """A waitress server for a WSGI app: bounded threads and connections, each given a few seconds per request.
+
+    Idle and slow connections cost a socket each and no thread; they are closed once they have had
+    `request_seconds` to send a request, so opening many cannot keep signed Slack requests out for long.
+    """
 
     def __init__(self, application: WSGIApp, host: str, port: int, limits: HttpLimits = HttpLimits()) -> None:
-        self._server = create_server(
-            application,
+        adjustments = Adjustments(
             host=host,
             port=port,
             threads=limits.threads,
-            connection_limit=limits.connections,
-            channel_timeout=limits.idle_seconds,
-            cleanup_interval=max(limits.idle_seconds / 3, 0.5),
+            connection_limit=connection_limit(limits.connections),
+            channel_timeout=limits.request_seconds,
+            cleanup_interval=max(min(limits.request_seconds / 4, 1.0), 0.1),
+            asyncore_loop_timeout=max(min(limits.request_seconds / 4, 1.0), 0.1),  # so maintenance runs on time
+            asyncore_use_poll=True,  # select() cannot watch sockets numbered past 1,024
             max_request_body_size=limits.max_body + 1,  # waitress refuses sizes >= its limit
             max_request_header_size=limits.max_header,
             expose_tracebacks=False,
             ident="quotebot",
         )
-        self.port = int(self._server.effective_port)  # type: ignore[union-attr]
+        dispatcher = ThreadedTaskDispatcher()
+        dispatcher.set_thread_count(adjustments.threads)
+        self._server = _DeadlineServer(
+            application, {}, True, None, dispatcher=dispatcher, adj=adjustments, sockinfo=adjustments.listen[0]
+        )
+        self.port = int(self._server.effective_port)
+        self.connection_limit = adjustments.connection_limit
         self._stopped = threading.Event()
 
     def serve_forever(self) -> None:
@@ -242,7 +300,7 @@ def make_http_server(
 
 def serve_http(app: App, settings: Settings, link: SlackLink, ready: Callable[[str], None] | None = None) -> None:
     """Serve until the process is stopped."""
-    limits = HttpLimits(idle_seconds=settings.idle_seconds)
+    limits = HttpLimits(request_seconds=settings.request_seconds)
     server = make_http_server(app, settings.slack_signing_secret or "", link, settings.host, settings.port, limits)
     address = f"http://{settings.host}:{server.port}{EVENTS_PATH}"
     logger.info("serving Slack requests at %s", address)
