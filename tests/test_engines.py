@@ -42,8 +42,11 @@ def assert_same_results(rank: RankBM25Engine, tantivy: TantivyEngine, queries: l
         assert len(a) == len(b)
         if not a:
             continue
-        # Tantivy stores lengths as one-byte norms, so near-ties may swap; the best and most of the top agree.
-        assert a[0][1] == pytest.approx(b[0][1] / 1.0, rel=0.1) or a[0][0] == b[0][0]
+        # Tantivy stores lengths as one-byte norms: the best scores agree to 10 %, and the two may put a
+        # different sentence first only when rank-bm25 scores that sentence within 10 % of its own best.
+        assert b[0][1] == pytest.approx(a[0][1], rel=0.1)
+        if b[0][0] != a[0][0]:
+            assert dict(a).get(b[0][0], 0.0) == pytest.approx(a[0][1], rel=0.1), (query, a[:3], b[:3])
         assert len({pid for pid, _ in a} & {pid for pid, _ in b}) >= 0.7 * len(a)
 
 
