@@ -27,8 +27,13 @@ def quotebot(*args: str, data: Path, env: dict[str, str] | None = None, stdin: s
 def test_ask_builds_the_index_on_first_use_and_quotes_with_sources(seeds_dir: Path) -> None:
     result = quotebot("ask", "did Russia give North Korea economic assistance", data=seeds_dir)
     assert result.returncode == 0, result.stderr
-    assert result.stdout.startswith("1. “")
-    assert "— " in result.stdout and "Also reported by:" in result.stdout  # the answer is a sentence two outlets carry
+    first = result.stdout.split("\n\n")[0].splitlines()
+    quote = " ".join(line.strip() for line in first[: next(i for i, line in enumerate(first) if line.endswith("”")) + 1])
+    assert quote.startswith("1. “Shin says Russia has also give economic assistance to North Korea")  # verbatim, typo and all
+    assert quote[4:-1] in (seeds_dir / "000_03080617be983ea0.txt").read_text(encoding="utf-8")
+    # the sentence two outlets carry: quoted once, from its first source, with the other beneath it
+    assert first[-2].strip() == "— Sahara Reporters · 000_03080617be983ea0.txt"
+    assert first[-1].strip() == "Also reported by: Associated Press, 2024-11-22 · 001_d115848965a0cdd8.txt"
     assert (seeds_dir / "quotebot.db").exists()
 
 
@@ -104,10 +109,24 @@ def test_missing_articles_folder(tmp_path: Path) -> None:
     assert result.returncode == 1 and "no articles folder" in result.stderr
 
 
-def test_every_command_has_help(seeds_dir: Path) -> None:
-    for command in ("index", "ask", "repl", "sources"):
-        result = quotebot(command, "--help", data=seeds_dir)
-        assert result.returncode == 0 and len(result.stdout.splitlines()) > 3
+@pytest.mark.parametrize(
+    ("command", "says"),
+    [
+        ("index", ["Usage: python -m bot index [OPTIONS] [PATH]", "Safe to interrupt"]),
+        ("ask", ["Usage: python -m bot ask [OPTIONS] QUESTION...", "-k INTEGER", "--context", "--in FOLDER", "--json"]),
+        ("repl", ["Usage: python -m bot repl [OPTIONS]"]),
+        ("sources", ["Usage: python -m bot sources [OPTIONS]"]),
+        ("add", ["Usage: python -m bot add [OPTIONS] FILES...", "--replace"]),
+        ("eval", ["Usage: python -m bot eval [OPTIONS] GOLD_FILE", "-k INTEGER", "--json", "--as-is"]),
+        ("serve", ["Usage: python -m bot serve [OPTIONS]"]),
+    ],
+)
+def test_every_command_has_help_naming_its_arguments_and_options(seeds_dir: Path, command: str, says: list[str]) -> None:
+    result = quotebot(command, "--help", data=seeds_dir)
+    assert result.returncode == 0, result.stderr
+    for words in says:
+        assert words in result.stdout, (command, words)
+    assert not (seeds_dir / "quotebot.db").exists()  # asking for help indexes nothing
 
 
 @pytest.mark.parametrize(

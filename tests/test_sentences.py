@@ -16,11 +16,11 @@ def golden_cases() -> list[dict]:
     return json.loads(path.read_text(encoding="utf-8"))
 
 
-def test_golden_rules_score_at_least_47_of_48() -> None:
+def test_golden_rules_all_48_pass() -> None:
     cases = golden_cases()
     failed = [case["id"] for case in cases if segment(case["text"]) != case["expected"]]
     assert len(cases) == 48
-    assert len(failed) <= 1, failed
+    assert failed == []
 
 
 @pytest.mark.parametrize(

@@ -9,7 +9,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from slack_bolt import App
 from slack_bolt.adapter.wsgi import SlackRequestHandler
@@ -322,27 +322,36 @@ def serve_socket_mode(app: App, app_token: str) -> None:
 REFRESH_DUTY = 0.05  # at most this share of the time is spent looking for changed articles
 
 
+class Stop(Protocol):
+    """What the refresher waits on between looks: a `threading.Event`, or a test's stand-in."""
+
+    def wait(self, timeout: float | None = None) -> bool: ...
+
+
 def start_refresher(
-    refresh: Callable[[], object | None], every_seconds: float, stop: threading.Event | None = None
+    refresh: Callable[[], object | None],
+    every_seconds: float,
+    stop: Stop | None = None,
+    clock: Callable[[], float] = time.monotonic,
 ) -> threading.Thread:
     """Index new and changed articles in the background, so a running bot sees them.
 
     `refresh` returns None when nothing changed. Looking costs a file-system scan (about 0.4 s for
     50,000 files); on a folder that large the wait after a look that found nothing grows so that the
-    scans take at most `REFRESH_DUTY` of the time. Setting `stop` ends the loop.
+    scans take at most `REFRESH_DUTY` of the time. The loop ends when `stop.wait` returns True.
     """
-    stop = stop or threading.Event()
+    waiter: Stop = stop or threading.Event()
 
     def loop() -> None:
         wait = every_seconds
-        while not stop.wait(wait):
-            started = time.monotonic()
+        while not waiter.wait(wait):
+            started = clock()
             try:
                 changed = refresh() is not None
             except Exception:
                 logger.exception("background re-index failed; the previous index keeps serving")
                 changed = False
-            looked = time.monotonic() - started
+            looked = clock() - started
             wait = every_seconds if changed else max(every_seconds, looked / REFRESH_DUTY)
 
     thread = threading.Thread(target=loop, name="quotebot-refresh", daemon=True)

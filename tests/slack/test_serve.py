@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from bot.slack.server import start_refresher
 from tests.slackkit import BOT_TOKEN, SIGNING_SECRET, StandIn, command_body, event_body, mention, send, sign
 
 
@@ -103,31 +104,59 @@ def test_running_bot_sees_new_articles(served: str, standin: StandIn, seeds_dir:
     pytest.fail("the running bot did not pick up the new article")
 
 
-def run_refresher(refresh_takes: float, finds_changes: bool, seconds: float) -> int:
-    """How many times the refresher looked in `seconds`, when each look takes `refresh_takes`."""
-    import threading
+class Looks:
+    """A refresh whose every look takes `takes` seconds of a clock of its own and finds changes or not."""
 
-    from bot.slack.server import start_refresher
+    def __init__(self, takes: float, finds_changes: bool) -> None:
+        self.now, self.takes, self.finds_changes, self.count = 0.0, takes, finds_changes, 0
 
-    looks: list[float] = []
+    def clock(self) -> float:
+        return self.now
 
-    def refresh() -> object | None:
-        looks.append(time.monotonic())
-        time.sleep(refresh_takes)
-        return object() if finds_changes else None
+    def __call__(self) -> object | None:
+        self.now += self.takes
+        self.count += 1
+        return object() if self.finds_changes else None
 
-    stop = threading.Event()
-    thread = start_refresher(refresh, 0.01, stop)
-    time.sleep(seconds)
-    stop.set()
-    thread.join(timeout=5)
-    return len(looks)
+
+class Waits:
+    """Stands in for the stop event: records how long the refresher waits each time, and stops it after `rounds`."""
+
+    def __init__(self, rounds: int) -> None:
+        self.rounds, self.asked = rounds, []
+
+    def wait(self, timeout: float | None = None) -> bool:
+        self.asked.append(timeout)
+        return len(self.asked) > self.rounds
+
+
+def refresher_waits(look: Looks, rounds: int = 4) -> list[float | None]:
+    waits = Waits(rounds)
+    start_refresher(look, 0.01, waits, clock=look.clock).join(timeout=10)
+    assert look.count == rounds
+    return waits.asked
 
 
 def test_refresher_looks_less_often_when_a_look_that_finds_nothing_is_slow() -> None:
-    # A 0.05 s look may take 5 % of the time: the next look waits 1 s, not 0.01 s.
-    assert 1 <= run_refresher(0.05, finds_changes=False, seconds=0.8) <= 2
+    # A 0.05 s look may take 5 % of the time: after it, the refresher waits 1 s, not 0.01 s.
+    assert refresher_waits(Looks(0.05, finds_changes=False)) == [0.01, *[pytest.approx(1.0)] * 4]
 
 
 def test_refresher_keeps_its_pace_while_articles_keep_changing() -> None:
-    assert run_refresher(0.05, finds_changes=True, seconds=0.8) >= 6
+    assert refresher_waits(Looks(0.05, finds_changes=True)) == [0.01] * 5
+
+
+def test_refresher_keeps_going_after_a_failed_look(caplog: pytest.LogCaptureFixture) -> None:
+    look = Looks(0.0, finds_changes=True)
+    failing = iter([RuntimeError("disk gone")])
+
+    def refresh() -> object | None:
+        look()
+        error = next(failing, None)
+        if error:
+            raise error
+        return object()
+
+    waits = Waits(3)
+    start_refresher(refresh, 0.01, waits, clock=look.clock).join(timeout=10)
+    assert look.count == 3 and "previous index keeps serving" in caplog.text
