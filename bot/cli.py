@@ -64,7 +64,7 @@ def open_corpus(settings: Settings) -> Corpus:
 
 
 def make_answerer(corpus: Corpus, settings: Settings) -> Answerer:
-    return Answerer(corpus.find, corpus.article_count, settings.top_k)
+    return Answerer(corpus.find, corpus.article_count, settings.top_k, corpus.resolve_scope)
 
 
 ASK_READS_AT_MOST = 400  # sentences the transformer reads before an answer (about 3 s); more: `quotebot index`

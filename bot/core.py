@@ -56,10 +56,25 @@ def clean_question(text: str) -> tuple[str, bool]:
 class Answerer:
     """Answers questions with a search function; `article_count` says how many articles it covers."""
 
-    def __init__(self, search: SearchFn, article_count: Callable[[], int], top_k: int = 3) -> None:
+    def __init__(
+        self,
+        search: SearchFn,
+        article_count: Callable[[], int],
+        top_k: int = 3,
+        resolve_scope: Callable[[Scope], Scope] = lambda scope: scope,
+    ) -> None:
         self.search = search
         self.article_count = article_count
         self.top_k = top_k
+        self.resolve_scope = resolve_scope  # the folders as the archive names them; UnknownScope if one is not there
+
+    def check_scope(self, scope: Scope) -> Answer | None:
+        """None when the archive has every folder of `scope`; else the answer a question scoped to it would get."""
+        try:
+            self.resolve_scope(scope)
+        except UnknownScope as error:
+            return Answer("", "unknown_scope", articles=self.article_count(), scope=error.unknown, known_scopes=error.known)
+        return None
 
     def answer(self, question: str, k: int | None = None, context: int = 0, scope: Scope = ()) -> Answer:
         """Answer from the articles inside the scope's folders (all, if empty). The question may name its own

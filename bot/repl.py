@@ -2,19 +2,32 @@
 
 from __future__ import annotations
 
+import textwrap
 from collections.abc import Callable
 
 from .core import Answerer, split_scope
-from .render import render_text, scope_name
+from .render import no_answer_text, render_text, scope_name
 
 PROMPT = "quotebot> "
-REPL_HELP = """Type a question and press Enter. Commands:
-  help       this text
-  sources    the indexed articles
-  --in sport         answer the questions that follow from sport/ only (--in all: every folder again)
-  --in sport QUESTION  (or in:sport QUESTION) this question only
-  quit       leave (or Ctrl-D)
-Ctrl-C clears the line you are typing."""
+COMMANDS = (
+    ("help", "this text"),
+    ("sources", "the indexed articles"),
+    ("--in sport", "answer the questions that follow from sport/ only (--in all: from every folder again)"),
+    ("--in sport QUESTION", "this question only (in:sport QUESTION does the same)"),
+    ("quit", "leave (or Ctrl-D)"),
+)
+
+
+def help_text(width: int) -> str:
+    """The REPL's commands, wrapped to `width` columns with each description in a column of its own."""
+    column = max(len(name) for name, _ in COMMANDS) + 4
+    lines = textwrap.wrap("Type a question and press Enter. Commands:", width)
+    for name, what in COMMANDS:
+        lines += textwrap.wrap(
+            what, max(width, column + 20), initial_indent=f"  {name}".ljust(column), subsequent_indent=" " * column,
+            break_long_words=False, break_on_hyphens=False,
+        )
+    return "\n".join([*lines, *textwrap.wrap("Ctrl-C clears the line you are typing.", width)])
 
 
 def run_repl(
@@ -46,11 +59,17 @@ def run_repl(
         if command in {"quit", "exit", "q", ":q"}:
             return
         if command in {"help", "?"}:
-            write(REPL_HELP)
+            write(help_text(width()))
         elif command == "sources":
             write(list_sources())
         elif (named := split_scope(line)) and named[0] and not named[1].strip():
-            scope = () if named[0] == ("all",) else named[0]
+            if named[0] == ("all",):
+                scope = ()
+            elif unknown := answerer.check_scope(named[0]):
+                write(no_answer_text(unknown))  # as `quotebot ask --in` says it; the scope stays as it was
+                continue
+            else:
+                scope = named[0]
             write(f"Questions now search {scope_name(scope) if scope else 'every folder'}.")
         else:
             try:

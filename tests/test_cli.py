@@ -146,3 +146,13 @@ def test_add_of_an_unusable_file_copies_nothing_and_fails(seeds_dir: Path, tmp_p
     added = quotebot("add", str(good), data=seeds_dir)
     assert added.returncode == 0, added.stderr
     assert (seeds_dir / "good.txt").exists()
+
+
+def test_repl_refuses_a_sticky_unknown_folder_as_ask_does(seeds_dir: Path) -> None:
+    asked = quotebot("ask", "--in", "spor", "who won", data=seeds_dir)
+    assert asked.returncode == 1
+    message = asked.stderr.strip().removeprefix("Error: ")
+    assert message.startswith("There is no folder spor/ in the articles.")
+    repl = quotebot("repl", data=seeds_dir, stdin="--in spor\nquit\n")
+    assert repl.returncode == 0, repl.stderr
+    assert message in repl.stdout and "Questions now search" not in repl.stdout

@@ -1,7 +1,10 @@
 from __future__ import annotations
 
+import pytest
+
 from bot.core import Answerer
 from bot.repl import run_repl
+from index.models import UnknownScope
 from tests.fakes import FakeSearch, hit
 
 
@@ -60,3 +63,32 @@ def test_answers_wrap_to_the_width_asked_for_without_breaking_words() -> None:
     for line in answer.splitlines():
         assert len(line) <= 30 or line.strip().strip("“”") in words  # only a word longer than the width runs over
     assert "https://news.example/a-very-long-link-to-the-story" in answer
+
+
+def test_a_sticky_scope_naming_an_unknown_folder_is_refused_with_the_folders_there_are() -> None:
+    def resolve(scope: tuple[str, ...]) -> tuple[str, ...]:
+        if unknown := tuple(folder for folder in scope if folder not in {"sport", "tech"}):
+            raise UnknownScope(unknown, ("sport", "tech"))
+        return scope
+
+    out: list[str] = []
+    search = FakeSearch((hit("Wales won the final."),))
+    answerer = Answerer(search, lambda: 5, resolve_scope=resolve)
+    run_repl(answerer, lines("--in sport", "--in spor", "who won"), out.append, lambda: "")
+    assert out[1] == "Questions now search sport/."
+    assert out[2] == "There is no folder spor/ in the articles. The folders are: sport/, tech/"
+    assert [c[3] for c in search.calls] == [("sport",)]  # the scope set before the typo still holds
+
+
+@pytest.mark.parametrize("columns", [80, 100, 120])
+def test_help_fits_the_terminal_without_a_line_of_punctuation_alone(columns: int) -> None:
+    out: list[str] = []
+    width = columns - 1  # as the CLI asks: one column spare, so the terminal never wraps a full line itself
+    run_repl(Answerer(FakeSearch(), lambda: 5), lines("help"), out.append, lambda: "", width=lambda: width)
+    text = out[1]
+    for line in text.splitlines():
+        assert len(line) <= width, line
+        assert any(c.isalnum() for c in line), repr(line)  # no ")" or "." left alone on a line
+    assert " ".join(text.split()).count("(--in all: from every folder again)") == 1
+    for command in ("help", "sources", "--in sport", "--in sport QUESTION", "quit"):
+        assert any(line.startswith(f"  {command} ") for line in text.splitlines()), command
