@@ -35,12 +35,18 @@ FLOORS = {
     (TEST_NEW, "bm25"): (0.48, 0.35, 0.95, 0.02),
 }
 PATHS = {"transformer": {}, "static": {"deep": False}, "bm25": {"semantic": False}}
+# On-topic questions the articles do not answer ("What did China give North Korea?"), across the three sets:
+# how many of the 7 at least must not be answered with confidence (declined, or quotes marked unsure).
+# Measured: transformer and static 2 (test u10 declined, test-new n35 unsure), bm25 6. The other five get
+# confident quotes on the semantic paths; telling them apart is the decision stage's open problem.
+ON_TOPIC_NOT_CONFIDENT = {"transformer": 2, "static": 2, "bm25": 6}
 
 
 def test_gold_sets_size_and_kinds() -> None:
     dev, test, new = (load_gold(path) for path in GOLD_FILES)
     assert len(dev) + len(test) >= 40 and len(new) >= 30
-    assert {"direct", "paraphrase", "syndicated", "detail", "unanswerable"} <= {q.kind for q in dev} == {q.kind for q in test}
+    assert {"direct", "paraphrase", "syndicated", "detail", "unanswerable", "off-topic"} <= {q.kind for q in dev} == {q.kind for q in test}
+    assert all(not q.answers for gold in (dev, test, new) for q in gold if q.kind in {"unanswerable", "off-topic"})
     assert {"rephrased", "unanswerable", "off-topic"} <= {q.kind for q in new}
     ids = [q.id for gold in (dev, test, new) for q in gold]
     assert len(set(ids)) == len(ids)  # no question is in two sets
@@ -67,15 +73,27 @@ def test_quality_floors_on_every_set(seeds_dir: Path, tmp_path: Path, ranking: s
         assert overall.wrongly_declined <= most_declined, (path.name, overall)
         assert overall.correctly_declined >= least_declined, (path.name, overall)
         assert overall.restatement_first <= restating_first, (path.name, overall)
+    # Off-topic questions get no quotes at all; on-topic ones the articles do not answer are not answered confidently
+    off_topic = [q for path in GOLD_FILES for q in load_gold(path) if q.kind == "off-topic"]
+    on_topic = [q for path in GOLD_FILES for q in load_gold(path) if q.kind == "unanswerable"]
+    assert len(off_topic) == 10 and len(on_topic) == 7
+    for question in off_topic:
+        assert corpus.find(question.question, 3).hits == (), (ranking, question.question)
+    not_confident = [q.id for q in on_topic if not (found := corpus.find(q.question, 3)).hits or not found.confident]
+    assert len(not_confident) >= ON_TOPIC_NOT_CONFIDENT[ranking], (ranking, not_confident)
     corpus.close()
 
 
-def test_off_topic_questions_are_declined(corpus: Corpus) -> None:
-    """Questions about things the articles never mention get no quotes at all, on either path."""
-    off_topic = [q for path in GOLD_FILES for q in load_gold(path) if q.kind == "off-topic"]
-    assert len(off_topic) >= 4
-    for question in off_topic:
-        assert corpus.find(question.question, 3).hits == (), question.question
+@pytest.mark.skipif(not WIKIQA.exists(), reason="shared/benchmarks/wikiqa-dev is not beside the repository")
+def test_wikiqa_questions_asked_of_the_news_are_declined(corpus: Corpus, tmp_path: Path) -> None:
+    """126 real search questions about Wikipedia topics, none of which the five news articles answer."""
+    from bench.wikiqa import convert
+
+    convert(WIKIQA, tmp_path / "wikiqa")
+    questions = [q.question for q in load_gold(tmp_path / "wikiqa" / "gold.jsonl")]
+    answered = [q for q in questions if corpus.find(q, 3).hits]
+    assert len(questions) == 126
+    assert len(answered) <= 12, answered  # measured: 9 answered (0.93 declined), 5 of them with confidence
 
 
 @pytest.mark.skipif(not WIKIQA.exists(), reason="shared/benchmarks/wikiqa-dev is not beside the repository")
