@@ -20,7 +20,7 @@ DEV, TEST, TEST_NEW = EVAL / "dev.jsonl", EVAL / "test.jsonl", EVAL / "test-new.
 GOLD_FILES = (DEV, TEST, TEST_NEW)
 WIKIQA = ROOT.parent / "shared" / "benchmarks" / "wikiqa-dev" / "WikiQA-dev.tsv"
 
-# Floors: a little under the figures measured when each ranking landed (README, "Answer quality").
+# Floors: a little under the figures measured when each ranking landed (docs/answer-quality.md).
 # (set, path) -> minimum P@1, maximum share of answerable questions declined, minimum share of unanswerable
 # questions declined, maximum share of questions where a sentence that only restates the question ranks
 # above the first answer.
