@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+import getpass
 import json
 import logging
 import os
@@ -13,6 +14,7 @@ import sys
 import threading
 from contextlib import ExitStack
 from dataclasses import replace
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -20,9 +22,10 @@ import click
 
 from index.analysis import Analyzer
 from index.corpus import Corpus, CorpusConfig, EngineError, IndexBusy
+from index.feedback import FeedbackLog, Rating, gold_questions
 from index.ingest import IndexPlan, prepare_file
 from index.models import Found, IndexReport
-from index.store import StoreError
+from index.store import Store, StoreError
 
 from .config import ConfigError, Settings
 from .core import Answerer
@@ -360,7 +363,10 @@ def repl(settings: Settings) -> None:
     read_line = _line_reader(settings.data_dir / ".quotebot_history")
     previous = signal.signal(signal.SIGINT, signal.default_int_handler)  # Ctrl-C clears the line, as in a shell
     try:
-        run_repl(make_answerer(corpus, settings), read_line, click.echo, lambda: list_sources(corpus), terminal_width, dim=True)
+        run_repl(
+            make_answerer(corpus, settings), read_line, click.echo, lambda: list_sources(corpus), terminal_width, dim=True,
+            feedback=open_feedback(settings, corpus), user=f"local:{getpass.getuser()}",
+        )
     finally:
         signal.signal(signal.SIGINT, previous)
 
@@ -396,7 +402,7 @@ def serve(settings: Settings) -> None:
     refresh_quietly(corpus)
     stop = threading.Event()
     refresher = start_refresher(lambda: refresh_in_background(corpus), settings.refresh_seconds, stop)
-    app = build_app(settings, make_answerer(corpus, settings), channel_scopes.for_channel)
+    app = build_app(settings, make_answerer(corpus, settings), channel_scopes.for_channel, open_feedback(settings, corpus))
     link = SlackLink(app.client.auth_test)
     link.start(stop)
     try:
@@ -425,12 +431,16 @@ def refresh_in_background(corpus: Corpus) -> IndexReport | None:
 @click.option("-k", "top_k", type=click.IntRange(1, 50), default=5, show_default=True, help="Quotes judged per question.")
 @click.option("--json", "as_json", is_flag=True, help="Print the figures as JSON.")
 @click.option("--as-is", "as_is", is_flag=True, help="Measure at once, without letting the transformer read its backlog first.")
+@click.option("--fail-under", "fail_under", type=click.FloatRange(0, 1), help="Exit with status 1 if P@1 is below this.")
 @click.pass_obj
-def evaluate_command(settings: Settings, gold_file: Path, top_k: int, as_json: bool, as_is: bool) -> None:
-    """Measure answer quality on GOLD_FILE (JSON lines: id, question, answers, kind).
+def evaluate_command(
+    settings: Settings, gold_file: Path, top_k: int, as_json: bool, as_is: bool, fail_under: float | None
+) -> None:
+    """Measure answer quality on GOLD_FILE (JSON lines: id, question, answers, kind, and optionally scope).
 
     New articles are indexed first, and the transformer reads every sentence it has not read (with a progress
-    bar), so the figures are those of the full ranking; `--as-is` measures at once."""
+    bar), so the figures are those of the full ranking; `--as-is` measures at once. `--fail-under 0.8` makes a
+    drop in quality fail a CI job."""
     from index.evaluate import GoldFileError, evaluate, format_table, load_gold
 
     try:
@@ -443,22 +453,100 @@ def evaluate_command(settings: Settings, gold_file: Path, top_k: int, as_json: b
         read_deep(corpus, corpus.article_count())
     answerer = make_answerer(corpus, settings)
 
-    def search(question: str, k: int) -> Found:
-        answer = answerer.answer(question, k=k)
+    def search(question: str, k: int, scope: tuple[str, ...] = ()) -> Found:
+        answer = answerer.answer(question, k=k, scope=scope)
         return Found(answer.hits, answer.confident)
 
     result = evaluate(gold, search, top_k)
     if as_json:
         click.echo(json.dumps(result.as_dict(), ensure_ascii=False, indent=2))
+    else:
+        click.echo(format_table(result))
+        wrong = result.wrong()
+        if wrong:
+            click.echo(f"\nWrong at rank 1 ({len(wrong)}):")
+        for r in wrong:
+            got = r.returned[0] if r.returned else "(declined)"
+            expected = r.expected or "(decline)"
+            click.echo(f"- [{r.id}] {r.question}\n    expected: {expected[:110]}\n    got:      {got[:110]}")
+    p_at_1 = result.overall.p_at_1
+    if fail_under is not None and result.overall.answerable and not p_at_1 >= fail_under:
+        raise click.ClickException(f"P@1 is {p_at_1:.2f} on {gold_file}, below the {fail_under:.2f} asked for")
+
+
+def open_feedback(settings: Settings, corpus: Corpus) -> FeedbackLog | None:
+    """Where ratings are kept: the index file, through a connection of its own. None when they are turned off
+    (QUOTEBOT_FEEDBACK=off) or the index is read-only."""
+    if not settings.feedback or corpus.read_only:
+        return None
+    return FeedbackLog(Store(corpus.config.db_path))
+
+
+@cli.group(invoke_without_command=True)
+@click.option("--bad", is_flag=True, help="Only 👎 ratings.")
+@click.option("--since", type=click.DateTime(formats=["%Y-%m-%d"]), help="Only ratings given on or after this day (YYYY-MM-DD).")
+@click.option("-n", "limit", type=click.IntRange(1), default=20, show_default=True, help="How many ratings at most.")
+@click.pass_context
+def feedback(ctx: click.Context, bad: bool, since: datetime | None, limit: int) -> None:
+    """List the ratings given to answers (👍/👎 in Slack, + and - in the REPL), newest first."""
+    if ctx.invoked_subcommand:
         return
-    click.echo(format_table(result))
-    wrong = result.wrong()
-    if wrong:
-        click.echo(f"\nWrong at rank 1 ({len(wrong)}):")
-    for r in wrong:
-        got = r.returned[0] if r.returned else "(declined)"
-        expected = r.expected or "(decline)"
-        click.echo(f"- [{r.id}] {r.question}\n    expected: {expected[:110]}\n    got:      {got[:110]}")
+    ratings = read_ratings(ctx.obj, bad, since)
+    if not ratings:
+        click.echo("No ratings yet." if not (bad or since) else "No ratings match.")
+        return
+    click.echo(f"{len(ratings)} rating{'s' if len(ratings) != 1 else ''}" + (f", the newest {limit}:" if len(ratings) > limit else ":"))
+    for rating in ratings[:limit]:
+        click.echo(describe_rating(rating))
+
+
+@feedback.command("export")
+@click.argument("file", type=click.Path(dir_okay=False, writable=True, path_type=Path))
+@click.option("--answerable-only", is_flag=True, help="Leave out questions rated 'none of these'.")
+@click.option("--since", type=click.DateTime(formats=["%Y-%m-%d"]), help="Only ratings given on or after this day (YYYY-MM-DD).")
+@click.pass_obj
+def feedback_export(settings: Settings, file: Path, answerable_only: bool, since: datetime | None) -> None:
+    """Write the rated questions to FILE as gold questions for `quotebot eval`: a 👍 accepts its first quote (or the
+    one chosen), a 👎 the quote chosen as closest, or none of them. Most votes win; ties are left out."""
+    ratings = read_ratings(settings, False, since)
+    gold = gold_questions(ratings, answerable_only=answerable_only)
+    try:
+        file.write_text("".join(json.dumps(row, ensure_ascii=False) + "\n" for row in gold), encoding="utf-8")
+    except OSError as error:
+        raise click.ClickException(f"cannot write {file}: {error.strerror}") from error
+    answerable = sum(1 for row in gold if row["answers"])
+    click.echo(
+        f"Wrote {len(gold)} questions to {file} ({answerable} with an answer, {len(gold) - answerable} with none) "
+        f"from {len(ratings)} ratings. Review them, then measure: quotebot eval {file}"
+    )
+
+
+def read_ratings(settings: Settings, bad: bool, since: datetime | None) -> list[Rating]:
+    if not settings.database.exists():
+        return []
+    try:
+        log = FeedbackLog(Store(settings.database))
+    except StoreError as error:
+        raise click.ClickException(str(error)) from error
+    try:
+        return log.ratings(bad_only=bad, since=since.replace(tzinfo=UTC) if since else None)
+    finally:
+        log.close()
+
+
+def describe_rating(rating: Rating) -> str:
+    vote = "👍" if rating.vote == "up" else "👎"
+    if rating.chosen == 0:
+        vote += " none of the quotes came close"
+    elif rating.chosen:
+        vote += f" quote {rating.chosen} came closest"
+    where = f" in {rating.channel_id}" if rating.channel_id else ""
+    scope = f" (in {', '.join(f + '/' for f in rating.scope)})" if rating.scope else ""
+    quote = rating.chosen_quote or (rating.quotes[0] if rating.quotes else None)
+    lines = [f"{rating.created}  {vote}  by {rating.user_id}{where}", f"  Q: {rating.question}{scope}"]
+    if quote:
+        lines.append(f"  {'chosen' if rating.chosen_quote else 'first'} quote: “{quote.text[:100]}” ({quote.article_id})")
+    return "\n".join(lines)
 
 
 def _line_reader(history: Path):  # type: ignore[no-untyped-def]

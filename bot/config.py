@@ -20,6 +20,7 @@ class Settings:
     rerank: bool = True  # re-rank with the transformer once it has read the sentences; QUOTEBOT_RERANK=off: static model only
     synonyms: Path | None = None
     top_k: int = 3
+    feedback: bool = True  # 👍/👎 on answers, stored in the index file; QUOTEBOT_FEEDBACK=off turns them off
     # Slack
     slack_bot_token: str | None = None
     slack_app_token: str | None = None
@@ -49,6 +50,7 @@ class Settings:
             rerank=_switch(environ, "QUOTEBOT_RERANK", cls.rerank),
             synonyms=Path(syn) if (syn := get("QUOTEBOT_SYNONYMS")) else None,
             top_k=_int(environ, "QUOTEBOT_TOP_K", cls.top_k),
+            feedback=_switch(environ, "QUOTEBOT_FEEDBACK", cls.feedback),
             slack_bot_token=get("SLACK_BOT_TOKEN"),
             slack_app_token=get("SLACK_APP_TOKEN"),
             slack_signing_secret=get("SLACK_SIGNING_SECRET"),

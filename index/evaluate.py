@@ -2,7 +2,8 @@
 
 Gold file: one JSON object per line,
     {"id": "p1", "question": "...", "answers": [{"source": "FILE", "text": "SENTENCE"}], "kind": "paraphrase"}
-with `answers` empty when the corpus cannot answer. Copies of one sentence in several articles count
+with `answers` empty when the corpus cannot answer, and an optional "scope": ["sport"] for a question asked of
+some folders only. Copies of one sentence in several articles count
 as one answer ("unit"); a returned sentence matches a gold one despite whitespace, punctuation, or a
 slightly longer or shorter span.
 """
@@ -16,7 +17,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from .dedupe import fingerprint, is_near_duplicate
-from .models import Found, Hit
+from .models import Found, Hit, UnknownScope
 
 K = 5
 
@@ -34,6 +35,7 @@ class GoldQuestion:
     answers: tuple[GoldAnswer, ...]
     kind: str
     non_answers: tuple[GoldAnswer, ...] = ()  # sentences that only restate the question
+    scope: tuple[str, ...] = ()  # the folders the question was asked of (a desk); empty: all
 
     @property
     def answerable(self) -> bool:
@@ -66,7 +68,10 @@ def load_gold(path: Path) -> list[GoldQuestion]:
             answers = tuple(GoldAnswer(str(a["source"]), str(a["text"])) for a in row.get("answers", []))
             non_answers = tuple(GoldAnswer(str(a["source"]), str(a["text"])) for a in row.get("non_answers", []))
             questions.append(
-                GoldQuestion(str(row["id"]), str(row["question"]), answers, str(row.get("kind", "other")), non_answers)
+                GoldQuestion(
+                    str(row["id"]), str(row["question"]), answers, str(row.get("kind", "other")), non_answers,
+                    tuple(str(folder) for folder in row.get("scope", [])),
+                )
             )
         except (json.JSONDecodeError, KeyError, TypeError) as error:
             raise GoldFileError(f"{path}:{number}: {error}") from error
@@ -207,7 +212,10 @@ def evaluate(gold: list[GoldQuestion], search: Callable[[str, int], Found], k: i
     """Ask every question and judge its quotes; low-confidence answers are counted apart (`*_unsure`)."""
     results = []
     for q in gold:
-        found = search(q.question, k)
+        try:
+            found = search(q.question, k, scope=q.scope) if q.scope else search(q.question, k)  # type: ignore[call-arg]
+        except UnknownScope:  # the folder it was asked of is gone: nothing can be quoted from it
+            found = Found((), True)
         results.append(judge(q, found.hits, k, found.confident))
     kinds = sorted({r.kind for r in results})
     return Evaluation(

@@ -25,9 +25,9 @@ import sqlite_utils
 from .dedupe import block_keys, copy_finder, fingerprint
 from .models import Passage, Source
 
-SCHEMA_VERSION = 6  # 2: block keys are hashed to integers; 3: sentence vectors; 4: per-article metadata digest;
+SCHEMA_VERSION = 7  # 2: block keys are hashed to integers; 3: sentence vectors; 4: per-article metadata digest;
 # 5: a digest of each article's stored sentences, which is equal for the same story filed under two names;
-# 6: the re-ranking model's vectors
+# 6: the re-ranking model's vectors; 7: answers shown for rating, and their ratings (index/feedback.py)
 
 
 class StoreError(Exception):
@@ -162,6 +162,7 @@ class Store:
             self.db["changes"].create({"generation": int, "article_id": str}, pk="generation")
             self.db["skipped"].create({"id": str, "size": int, "mtime_ns": int, "reason": str}, pk="id")
             self._create_deep_vectors()
+            self._create_feedback()
             self.db["meta"].create({"key": str, "value": str}, pk="key")
             self.db["meta"].insert({"key": "schema_version", "value": str(SCHEMA_VERSION)})
             self.db["meta"].insert({"key": "generation", "value": "0"})
@@ -203,12 +204,38 @@ class Store:
                 self.db["sources"].create_index(["story_sha"])
             if version < 6:
                 self._create_deep_vectors()
+            if version < 7:
+                self._create_feedback()
             self.db.execute("update meta set value = ? where key = 'schema_version'", [str(SCHEMA_VERSION)])
 
     def _create_deep_vectors(self) -> None:
         """The re-ranking model's vector of each passage, filled in after the passages are searchable (index/deep.py).
         Not part of the change log: they are read per question, by passage id."""
         self.db["deep_vectors"].create({"passage_id": int, "vector": bytes}, pk="passage_id")
+
+    def _create_feedback(self) -> None:
+        """Answers shown with rating buttons, and the ratings given to them. Each keeps its own copy of the question
+        and of the quotes' text, so that ratings outlive re-indexing (passage ids are not reused, but passages go)."""
+        self.db["shown_answers"].create(
+            {"id": str, "question": str, "scope": str, "quotes": str, "surface": str, "created": str}, pk="id"
+        )
+        self.db["shown_answers"].create_index(["created"])
+        self.db["feedback"].create(
+            {
+                "answer_id": str,
+                "user_id": str,
+                "channel_id": str,
+                "question": str,
+                "scope": str,
+                "quotes": str,
+                "vote": str,
+                "chosen": int,
+                "created": str,
+                "version": str,
+            },
+            pk=("answer_id", "user_id"),  # one rating per user per answer: a second vote replaces the first
+        )
+        self.db["feedback"].create_index(["created"])
 
     @contextmanager
     def transaction(self) -> Iterator[None]:

@@ -146,13 +146,21 @@ def dm(text: str, ts: str, **extra: Any) -> dict[str, Any]:
     return {"type": "message", "channel_type": "im", "user": "U1", "text": text, "ts": ts, "channel": "D1", "event_ts": ts, **extra}
 
 
-def action_body(question: str, response_url: str) -> str:
-    payload = {
-        "type": "block_actions", "team": {"id": "T1"}, "user": {"id": "U1"}, "api_app_id": "A1", "token": "legacy",
-        "container": {"type": "message"}, "trigger_id": "1.2.3", "channel": {"id": "C1"}, "response_url": response_url,
-        "actions": [{"action_id": "share_answer", "block_id": "b", "type": "button", "value": question, "action_ts": "1"}],
+def action_payload(value: str, response_url: str, action_id: str = "share_answer", user: str = "U1") -> dict[str, Any]:
+    """A click on a button (or, for `rate_closest`, a choice in a menu) of one of the bot's messages."""
+    action: dict[str, Any] = {"action_id": action_id, "block_id": "b", "type": "button", "value": value, "action_ts": "1"}
+    if action_id == "rate_closest":
+        action = {"action_id": action_id, "block_id": "b", "type": "static_select", "action_ts": "1",
+                  "selected_option": {"text": {"type": "plain_text", "text": "quote"}, "value": value}}
+    return {
+        "type": "block_actions", "team": {"id": "T1"}, "user": {"id": user}, "api_app_id": "A1", "token": "legacy",
+        "container": {"type": "message", "channel_id": "C1"}, "trigger_id": "1.2.3", "channel": {"id": "C1"},
+        "response_url": response_url, "actions": [action],
     }
-    return urllib.parse.urlencode({"payload": json.dumps(payload)})
+
+
+def action_body(value: str, response_url: str, action_id: str = "share_answer", user: str = "U1") -> str:
+    return urllib.parse.urlencode({"payload": json.dumps(action_payload(value, response_url, action_id, user))})
 
 
 def main() -> None:

@@ -114,3 +114,30 @@ def test_a_store_from_the_first_schema_is_migrated_and_keeps_grouping_copies(tmp
     store.put_article(Source("b.txt"), FILE, [new_passage(0, COPY, "")])
     assert store.group_articles([1]) == {1: ["a.txt", "b.txt"]}
     assert store.sources()["a.txt"].outlet == "Associated Press"
+    assert {"shown_answers", "feedback"} <= set(store.db.table_names())
+
+
+def test_a_store_from_schema_6_gains_the_rating_tables_and_ratings_outlive_reopening_and_re_indexing(tmp_path) -> None:
+    from index.feedback import FeedbackLog
+    from tests.fakes import hit
+
+    store = Store(tmp_path / "q.db")
+    store.put_article(Source("a.txt"), FILE, [new_passage(0, WIRE, "")])
+    store.db.execute("drop table feedback")
+    store.db.execute("drop table shown_answers")
+    store.db.execute("update meta set value = '6' where key = 'schema_version'")
+    store.db.conn.commit()
+    store.close()
+
+    log = FeedbackLog(Store(tmp_path / "q.db"))  # opening migrates
+    answer_id = log.remember("what did Russia give", (), [hit(WIRE)], "repl")
+    assert log.rate(answer_id, "up", "U1") is not None
+    log.close()
+    store = Store(tmp_path / "q.db")
+    assert store.get_meta("schema_version") == str(SCHEMA_VERSION)
+    store.put_article(Source("a.txt"), FILE, [new_passage(0, COPY, "")])  # the article re-indexed with other text
+    store.close()
+    log = FeedbackLog(Store(tmp_path / "q.db"))
+    [rating] = log.ratings()
+    assert rating.answer_id == answer_id and rating.quotes[0].text == WIRE
+    log.close()

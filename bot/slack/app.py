@@ -18,9 +18,11 @@ from slack_bolt import Ack, App, Respond, Say
 from slack_bolt.error import BoltUnhandledRequestError
 from slack_sdk import WebClient
 
+from index.feedback import ANSWER_ID, FeedbackLog
+
 from ..config import Settings
 from ..core import Answer, Answerer
-from .blocks import SHARE_ACTION, apology, render_slack, usage
+from .blocks import RATE_CLOSEST, RATE_DOWN, RATE_UP, SHARE_ACTION, apology, not_recorded, recorded, render_slack, usage
 from .parse import is_from_a_person, message_key, reply_thread_ts, strip_mentions
 
 logger = logging.getLogger(__name__)
@@ -53,9 +55,12 @@ class SeenOnce:
 ScopeFor = Callable[[str | None], tuple[str, ...]]  # channel ID -> the folders its questions search by default
 
 
-def build_app(settings: Settings, answerer: Answerer, scope_for: ScopeFor = lambda channel: ()) -> App:
+def build_app(
+    settings: Settings, answerer: Answerer, scope_for: ScopeFor = lambda channel: (), feedback: FeedbackLog | None = None
+) -> App:
     """The Bolt app for these settings, answering with `answerer`; questions asked in a channel search the
-    folders `scope_for` gives it, unless they name their own (`in:sport ...`).
+    folders `scope_for` gives it, unless they name their own (`in:sport ...`). With `feedback`, every answer
+    with quotes carries 👍 and 👎 buttons, and their clicks are stored there.
 
     The token is not checked here: `SlackLink` (server.py) checks it in the background, so that a
     Slack outage at start-up is waited out. Nothing a request carries is logged above DEBUG: not its
@@ -82,7 +87,7 @@ def build_app(settings: Settings, answerer: Answerer, scope_for: ScopeFor = lamb
                 try:
                     answer: Answer = answerer.answer(question, scope=scope_for(channel))
                     quotes, outcome = len(answer.hits), answer.status
-                    message = render_slack(answer, **render)
+                    message = render_slack(answer, rating_id=remember(answer, kind), **render)
                 except Exception:
                     logger.exception("failed to answer a question (%s)", kind)
                     message = apology()
@@ -94,6 +99,61 @@ def build_app(settings: Settings, answerer: Answerer, scope_for: ScopeFor = lamb
         finally:
             latency = (time.perf_counter() - started) * 1000
             logger.info("question kind=%s latency_ms=%.1f quotes=%d outcome=%s", kind, latency, quotes, outcome)
+
+    def remember(answer: Answer, kind: str) -> str | None:
+        """The answer's id for its rating buttons; None (no buttons) when ratings are off or cannot be stored."""
+        if feedback is None or not answer.hits:
+            return None
+        try:
+            return feedback.remember(answer.question, answer.scope, answer.hits, kind)
+        except Exception as error:  # a read-only or busy index: answer anyway, without buttons
+            logger.warning("answer shown without rating buttons: %s", type(error).__name__)
+            return None
+
+    def rate(body: dict[str, Any], respond: Respond, answer_id: str, vote: str, chosen: int | None = None) -> None:
+        """Store one user's rating and tell them alone; a rating that cannot be read or stored is said so politely."""
+        user = (body.get("user") or {}).get("id", "") if isinstance(body.get("user"), dict) else ""
+        channel = body.get("channel") if isinstance(body.get("channel"), dict) else {}
+        channel_id = (channel or {}).get("id") or (body.get("container") or {}).get("channel_id", "")
+        if feedback is None:
+            message = not_recorded("ratings are turned off here")
+        elif not ANSWER_ID.match(answer_id) or not isinstance(user, str) or not user:
+            message = not_recorded("it did not come from an answer of mine")
+        else:
+            try:
+                rating = feedback.rate(answer_id, "up" if vote == "up" else "down", user, str(channel_id), chosen)
+            except ValueError:
+                message = not_recorded("there is no such quote in that answer")
+            except Exception as error:
+                logger.warning("could not store a rating: %s", type(error).__name__)
+                message = not_recorded("the index could not be written; please try again later")
+            else:
+                if rating is None:
+                    message = not_recorded("that answer is too old to rate")
+                else:
+                    logger.info("rating answer=%s vote=%s", answer_id, rating.vote)
+                    message = recorded(rating.vote, tuple(q.text for q in rating.quotes), answer_id, chosen)
+        try:
+            _delivered(respond(response_type="ephemeral", replace_original=chosen is not None, **message))
+        except Exception as error:
+            logger.warning("could not confirm a rating: %s", _describe(error))
+
+    @app.action(RATE_UP)
+    def handle_rate_up(ack: Ack, body: dict[str, Any], action: dict[str, Any], respond: Respond) -> None:
+        ack()
+        rate(body, respond, str(action.get("value", "")), "up")
+
+    @app.action(RATE_DOWN)
+    def handle_rate_down(ack: Ack, body: dict[str, Any], action: dict[str, Any], respond: Respond) -> None:
+        ack()
+        rate(body, respond, str(action.get("value", "")), "down")
+
+    @app.action(RATE_CLOSEST)
+    def handle_closest(ack: Ack, body: dict[str, Any], action: dict[str, Any], respond: Respond) -> None:
+        ack()
+        value = str((action.get("selected_option") or {}).get("value", ""))
+        answer_id, _, number = value.partition(":")
+        rate(body, respond, answer_id if number.isdigit() else "", "down", int(number) if number.isdigit() else None)
 
     @app.command(settings.slash_command)
     def handle_command(ack: Ack, command: dict[str, Any], respond: Respond) -> None:

@@ -14,6 +14,7 @@ SECTION_CHARS = 3000
 MAX_BLOCKS = 50
 FALLBACK_CHARS = 4000  # Slack truncates messages at 40,000 characters; a notification needs far less
 SHARE_ACTION = "share_answer"
+RATE_UP, RATE_DOWN, RATE_CLOSEST = "rate_up", "rate_down", "rate_closest"  # values: the answer's id (and quote)
 
 USAGE = (
     "Ask me about the articles I have read, in plain words, and I answer with sentences quoted from them, "
@@ -72,8 +73,11 @@ def _quote_blocks(hit: Hit) -> list[dict[str, Any]]:
     ]
 
 
-def render_slack(answer: Answer, *, restate: bool = False, shareable: bool = False) -> dict[str, Any]:
-    """`text` (the notification and fallback) and `blocks` for chat.postMessage or a response URL."""
+def render_slack(
+    answer: Answer, *, restate: bool = False, shareable: bool = False, rating_id: str | None = None
+) -> dict[str, Any]:
+    """`text` (the notification and fallback) and `blocks` for chat.postMessage or a response URL; with
+    `rating_id` (the answer as `FeedbackLog.remember` kept it), 👍 and 👎 buttons under the quotes."""
     blocks: list[dict[str, Any]] = []
     if restate:
         question = _clip(escape(answer.question), SECTION_CHARS - 60)
@@ -87,20 +91,23 @@ def render_slack(answer: Answer, *, restate: bool = False, shareable: bool = Fal
     else:
         message = no_answer_text(answer)
         blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": escape(message)}})
+    buttons = []
     if shareable and answer.hits:
-        blocks.append(
+        buttons.append(
             {
-                "type": "actions",
-                "elements": [
-                    {
-                        "type": "button",
-                        "action_id": SHARE_ACTION,
-                        "text": {"type": "plain_text", "text": "Share in channel"},
-                        "value": (f"in:{','.join(answer.scope)} " if answer.scope else "") + answer.question[:1900],
-                    }
-                ],
+                "type": "button",
+                "action_id": SHARE_ACTION,
+                "text": {"type": "plain_text", "text": "Share in channel"},
+                "value": (f"in:{','.join(answer.scope)} " if answer.scope else "") + answer.question[:1900],
             }
         )
+    if rating_id and answer.hits:
+        buttons += [
+            {"type": "button", "action_id": RATE_UP, "text": {"type": "plain_text", "text": "👍 Answered it"}, "value": rating_id},
+            {"type": "button", "action_id": RATE_DOWN, "text": {"type": "plain_text", "text": "👎 Didn't"}, "value": rating_id},
+        ]
+    if buttons:
+        blocks = blocks[: MAX_BLOCKS - 1] + [{"type": "actions", "elements": buttons}]
     fallback = render_text(answer) if answer.hits else no_answer_text(answer)
     if restate:
         fallback = f"Question: {answer.question}\n\n{fallback}"
@@ -115,3 +122,35 @@ def usage(command: str) -> dict[str, Any]:
 def apology() -> dict[str, Any]:
     text = "Sorry, something went wrong while answering. The error has been logged; please try again."
     return {"text": text, "blocks": [{"type": "section", "text": {"type": "mrkdwn", "text": text}}]}
+
+
+def recorded(vote: str, quotes: tuple[str, ...], answer_id: str, chosen: int | None = None) -> dict[str, Any]:
+    """Said to the voter alone: the vote is recorded; after a 👎, which quote came closest (a menu)."""
+    if vote == "up":
+        text = "Thanks: recorded 👍 for this answer."
+        return {"text": text, "blocks": [{"type": "context", "elements": [{"type": "mrkdwn", "text": text}]}]}
+    if chosen is not None:
+        which = "none of the quotes came close" if chosen == 0 else f"quote {chosen} came closest"
+        text = f"Thanks: recorded 👎, and that {which}."
+        return {"text": text, "blocks": [{"type": "context", "elements": [{"type": "mrkdwn", "text": text}]}]}
+    text = "Thanks: recorded 👎. Which quote came closest to answering it? (optional)"
+    options = [
+        {"text": {"type": "plain_text", "text": _clip(f"{n}. {quote}", 75)}, "value": f"{answer_id}:{n}"}
+        for n, quote in enumerate(quotes, 1)
+    ]
+    options.append({"text": {"type": "plain_text", "text": "None of these"}, "value": f"{answer_id}:0"})
+    menu = {
+        "type": "static_select",
+        "action_id": RATE_CLOSEST,
+        "placeholder": {"type": "plain_text", "text": "Closest quote"},
+        "options": options,
+    }
+    return {
+        "text": text,
+        "blocks": [{"type": "section", "text": {"type": "mrkdwn", "text": text}}, {"type": "actions", "elements": [menu]}],
+    }
+
+
+def not_recorded(reason: str) -> dict[str, Any]:
+    text = f"Sorry, your rating was not recorded: {reason}."
+    return {"text": text, "blocks": [{"type": "context", "elements": [{"type": "mrkdwn", "text": escape(text)}]}]}

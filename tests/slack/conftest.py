@@ -13,6 +13,8 @@ from bot.core import Answerer
 from bot.slack.app import ScopeFor, build_app
 from bot.slack.server import EVENTS_PATH, SlackLink, make_http_server
 from index.corpus import Corpus
+from index.feedback import FeedbackLog
+from index.store import Store
 from tests.slackkit import BOT_TOKEN, SIGNING_SECRET, StandIn
 
 
@@ -36,8 +38,14 @@ def slack_settings(standin: StandIn, data: Path) -> Settings:
     )
 
 
-def serve(settings: Settings, answerer: Answerer, standin: StandIn, scope_for: ScopeFor = lambda channel: ()) -> Iterator[Bot]:
-    app = build_app(settings, answerer, scope_for)
+def serve(
+    settings: Settings,
+    answerer: Answerer,
+    standin: StandIn,
+    scope_for: ScopeFor = lambda channel: (),
+    feedback: FeedbackLog | None = None,
+) -> Iterator[Bot]:
+    app = build_app(settings, answerer, scope_for, feedback)
     link = SlackLink(app.client.auth_test)
     assert link.check(), link.problem
     server = make_http_server(app, settings.slack_signing_secret or "", link, "127.0.0.1", 0)
@@ -49,6 +57,14 @@ def serve(settings: Settings, answerer: Answerer, standin: StandIn, scope_for: S
 
 
 @pytest.fixture
-def bot(corpus: Corpus, standin: StandIn, seeds_dir: Path) -> Iterator[Bot]:
+def feedback(corpus: Corpus) -> Iterator[FeedbackLog]:
+    """Ratings kept in the corpus's own index file, as `quotebot serve` keeps them."""
+    log = FeedbackLog(Store(corpus.config.db_path))
+    yield log
+    log.close()
+
+
+@pytest.fixture
+def bot(corpus: Corpus, standin: StandIn, seeds_dir: Path, feedback: FeedbackLog) -> Iterator[Bot]:
     settings = slack_settings(standin, seeds_dir)
-    yield from serve(settings, make_answerer(corpus, settings), standin)
+    yield from serve(settings, make_answerer(corpus, settings), standin, feedback=feedback)
