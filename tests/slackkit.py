@@ -57,7 +57,9 @@ class StandIn:
                 if echo:
                     print(json.dumps({"method": method, **body}, indent=2), flush=True)
                 reply: dict[str, Any] = {"ok": True}
-                if method == "auth.test":
+                if method == "apps.connections.open":  # Socket Mode: where to open the WebSocket
+                    reply = {"ok": True, "url": standin.socket_url} if standin.socket_url else {"ok": False, "error": "invalid_auth"}
+                elif method == "auth.test":
                     reply.update(user_id="UBOT", bot_id="BBOT", team_id="T1", user="quotebot", url="https://example.slack.com/")
                 elif method.startswith("chat."):
                     reply.update(channel=body.get("channel"), ts=f"{time.time():.6f}")
@@ -71,6 +73,7 @@ class StandIn:
             def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
                 pass
 
+        self.socket_url = ""  # what apps.connections.open hands out: a SocketStandIn's address
         self.server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
         self.url = f"http://127.0.0.1:{self.server.server_port}"
         self.api_url = f"{self.url}/api/"
@@ -79,7 +82,7 @@ class StandIn:
         with self._changed:
             self.calls.append(method)
             self.headers.append(headers)
-            if method != "auth.test":
+            if method not in {"auth.test", "apps.connections.open"}:
                 self.posts.append(Post(method, body, path))
             self._changed.notify_all()
 
@@ -96,6 +99,79 @@ class StandIn:
     def stop(self) -> None:
         self.server.shutdown()
         self.server.server_close()
+
+
+class SocketStandIn:
+    """Slack's Socket Mode on loopback: a WebSocket server that says hello to each connection, hands the bot
+    envelopes, and records the acks it sends back. Test-only: it needs the `websockets` package."""
+
+    def __init__(self) -> None:
+        from websockets.sync.server import serve
+
+        self.acks: list[dict[str, Any]] = []
+        self.connections = 0
+        self._current: Any = None
+        self._changed = threading.Condition()
+        self._sent = 0
+        self.server = serve(self._handle, "127.0.0.1", 0)
+        self.url = f"ws://127.0.0.1:{self.server.socket.getsockname()[1]}/link/"
+
+    def _handle(self, connection: Any) -> None:
+        with self._changed:
+            self.connections += 1
+            self._current = connection
+            self._changed.notify_all()
+        connection.send(json.dumps({"type": "hello", "num_connections": 1, "connection_info": {"app_id": "A1"}}))
+        try:
+            for message in connection:
+                with self._changed:
+                    self.acks.append(json.loads(message))
+                    self._changed.notify_all()
+        except Exception:  # the bot went away: the test that closed it knows
+            pass
+
+    def wait_for_connections(self, count: int, timeout: float = 30) -> bool:
+        with self._changed:
+            return self._changed.wait_for(lambda: self.connections >= count and self._current is not None, timeout)
+
+    def wait_for_acks(self, count: int, timeout: float = 10) -> list[dict[str, Any]]:
+        with self._changed:
+            self._changed.wait_for(lambda: len(self.acks) >= count, timeout)
+            return list(self.acks)
+
+    def send(self, kind: str, payload: dict[str, Any], envelope_id: str | None = None, retry_attempt: int = 0) -> str:
+        """Hand the bot one envelope (events_api, slash_commands or interactive); its id."""
+        with self._changed:
+            self._sent += 1
+            envelope_id = envelope_id or f"env-{self._sent}"
+            connection = self._current
+        connection.send(json.dumps({
+            "envelope_id": envelope_id, "type": kind, "payload": payload, "retry_attempt": retry_attempt,
+            "retry_reason": "timeout" if retry_attempt else "", "accepts_response_payload": kind != "events_api",
+        }))
+        return envelope_id
+
+    def ask_to_reconnect(self) -> None:
+        """What Slack sends before it refreshes a connection."""
+        self._current.send(json.dumps({"type": "disconnect", "reason": "refresh_requested"}))
+
+    def drop(self) -> None:
+        """Close the connection from this side, as a network failure would."""
+        with self._changed:
+            connection, self._current = self._current, None
+        connection.close()
+
+    def start(self) -> SocketStandIn:
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        return self
+
+    def stop(self) -> None:
+        self.server.shutdown()
+
+
+def command_payload(text: str, response_url: str, command: str = "/ask") -> dict[str, str]:
+    """A slash command as Socket Mode delivers it: the form's fields as a JSON object."""
+    return {k: v[0] for k, v in urllib.parse.parse_qs(command_body(text, response_url, command)).items()}
 
 
 def sign(body: str, timestamp: int | None = None, secret: str = SIGNING_SECRET) -> dict[str, str]:

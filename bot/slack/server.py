@@ -313,10 +313,32 @@ def serve_http(app: App, settings: Settings, link: SlackLink, ready: Callable[[s
     raise_if_signalled()  # waitress ends its loop quietly on the signal's SystemExit
 
 
-def serve_socket_mode(app: App, app_token: str) -> None:
+def serve_socket_mode(app: App, app_token: str, delays: tuple[float, ...] = SlackLink.DELAYS) -> None:
+    """Serve over Slack's Socket Mode until the process is stopped: connect (retrying with backoff while Slack
+    cannot be reached), then let the client keep the connection, reconnecting when Slack asks or it drops."""
     from slack_bolt.adapter.socket_mode import SocketModeHandler
 
-    SocketModeHandler(app, app_token).start()
+    handler = SocketModeHandler(app, app_token)
+    try:
+        for attempt in range(1_000_000):
+            try:
+                handler.connect()
+                break
+            except Exception as error:  # Slack unreachable, or the app token refused
+                delay = delays[min(attempt, len(delays) - 1)]
+                logger.warning("not connected to Slack: %s; trying again in %g s", _reason(error), delay)
+                time.sleep(delay)
+        logger.info("connected to Slack in Socket Mode")
+        threading.Event().wait()  # until a signal ends the process
+    finally:
+        handler.close()
+
+
+def _reason(error: Exception) -> str:
+    response = getattr(error, "response", None)
+    if response is not None and hasattr(response, "get"):
+        return f"Slack refused the app token ({response.get('error', 'error')}); check SLACK_APP_TOKEN"
+    return f"{type(error).__name__}: {error}"
 
 
 REFRESH_DUTY = 0.05  # at most this share of the time is spent looking for changed articles
