@@ -11,6 +11,7 @@ import shutil
 import signal
 import sqlite3
 import sys
+import textwrap
 import threading
 from contextlib import ExitStack
 from dataclasses import replace
@@ -545,7 +546,8 @@ def describe_rating(rating: Rating) -> str:
     quote = rating.chosen_quote or (rating.quotes[0] if rating.quotes else None)
     lines = [f"{rating.created}  {vote}  by {rating.user_id}{where}", f"  Q: {rating.question}{scope}"]
     if quote:
-        lines.append(f"  {'chosen' if rating.chosen_quote else 'first'} quote: “{quote.text[:100]}” ({quote.article_id})")
+        text = textwrap.shorten(quote.text, 100, placeholder="…")
+        lines.append(f"  {'chosen' if rating.chosen_quote else 'first'} quote: “{text}” ({quote.article_id})")
     return "\n".join(lines)
 
 
