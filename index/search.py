@@ -64,17 +64,17 @@ class SearchSettings:
     # candidates: that stretches small differences in meaning among a few articles on one story and shrinks
     # them in a large archive, so no one weight suits both.)
     # Fitted with bench/tune.py on eval/dev.jsonl, the even half of WikiQA dev and eval/bbc-dev.jsonl.
-    deep_weight: float = 0.85
+    deep_weight: float = 0.9
     deep_on_the_fly: int = 8  # candidates without a stored vector read by the transformer while answering; more: static
-    deep_off_topic_cosine: float = 0.35  # declined: no candidate this close by the transformer, and little word overlap
-    deep_confident_cosine: float = 0.5  # confident: a candidate this close
+    deep_off_topic_cosine: float = 0.3  # declined: no candidate this close by the transformer, and little word overlap
+    deep_confident_cosine: float = 0.45  # confident: a candidate this close
     # Subtracted from the score of a candidate that cannot hold the kind of answer the question asks for
     # ("when" and no date or time word, "how many" and no number, "who"/"where" and no name the question lacks).
-    answer_kind_penalty: float = 0.2
+    answer_kind_penalty: float = 0.1
     # The rest of the best candidate's article joins the candidates (an answer often follows the sentence that
     # names the topic, in words of its own: "But the wildcard entry was dispatched by ..."), and each candidate
     # gains this share of the best score in its article. Fitted with bench/tune.py.
-    article_weight: float = 0.2
+    article_weight: float = 0.1
     article_reach: int = 25  # sentences read either side of the best candidate: a news story, not a whole book
 
 

@@ -26,11 +26,11 @@ WIKIQA = ROOT.parent / "shared" / "benchmarks" / "wikiqa-dev" / "WikiQA-dev.tsv"
 # above the first answer.
 FLOORS = {
     (DEV, "transformer"): (0.95, 0.05, 0.55, 0.02),
-    (TEST, "transformer"): (0.85, 0.05, 0.75, 0.06),  # t9: "Shin didn't say whether…" outranks the answer
-    (TEST_NEW, "transformer"): (0.74, 0.04, 0.50, 0.02),
+    (TEST, "transformer"): (0.90, 0.05, 0.75, 0.02),  # measured 0.95
+    (TEST_NEW, "transformer"): (0.78, 0.04, 0.50, 0.02),  # measured 0.81
     (DEV, "static"): (0.80, 0.05, 0.55, 0.02),
-    (TEST, "static"): (0.80, 0.15, 0.75, 0.02),
-    (TEST_NEW, "static"): (0.58, 0.07, 0.50, 0.02),
+    (TEST, "static"): (0.95, 0.15, 0.75, 0.02),  # measured 1.00
+    (TEST_NEW, "static"): (0.62, 0.07, 0.50, 0.02),  # measured 0.66
     (DEV, "bm25"): (0.85, 0.10, 0.95, 0.02),
     (TEST, "bm25"): (0.85, 0.10, 0.75, 0.02),
     (TEST_NEW, "bm25"): (0.48, 0.35, 0.95, 0.02),
@@ -94,7 +94,7 @@ def test_wikiqa_questions_asked_of_the_news_are_declined(corpus: Corpus, tmp_pat
     questions = [q.question for q in load_gold(tmp_path / "wikiqa" / "gold.jsonl")]
     answered = [q for q in questions if corpus.find(q, 3).hits]
     assert len(questions) == 126
-    assert len(answered) <= 12, answered  # measured: 9 answered (0.93 declined), 5 of them with confidence
+    assert len(answered) <= 11, answered  # measured: 8 answered (0.94 declined), 5 of them with confidence
 
 
 @pytest.mark.skipif(not WIKIQA.exists(), reason="shared/benchmarks/wikiqa-dev is not beside the repository")
@@ -112,7 +112,7 @@ def test_wikiqa_pooled_hybrid_beats_bm25(tmp_path: Path) -> None:
         scores[semantic] = evaluate(gold, corpus.find, k=10).overall
         corpus.close()
     assert scores[True].questions == 126
-    assert scores[True].p_at_1 >= 0.56 and scores[True].ndcg >= 0.74  # measured: 0.59 and 0.76
+    assert scores[True].p_at_1 >= 0.62 and scores[True].ndcg >= 0.77  # measured: 0.64 and 0.79
     assert scores[True].wrongly_declined <= 0.06
     assert scores[True].ndcg >= scores[False].ndcg + 0.10
 
@@ -168,10 +168,12 @@ def test_eval_command(seeds_dir: Path) -> None:
 
 BBC = ROOT.parent / "shared" / "benchmarks" / "bbc-news"
 # The BBC archive as a user's own (2,225 articles, 40,191 sentences): set -> minimum P@1, minimum P@1 on rephrased
-# questions, and how many of its 3 off-topic questions at least get no confident quotes. One question under the
-# figures measured (bbc-dev: 23 of 49, rephrased 13 of 37, off-topic 1 unsure and 2 answered with confidence;
-# bbc: 12 of 24, rephrased 5 of 16, off-topic 2 declined and 1 unsure). No answerable question may be declined.
-BBC_FLOORS = {"bbc-dev.jsonl": (0.44, 0.32, 1), "bbc.jsonl": (0.45, 0.25, 3)}
+# questions, and how many of its 3 off-topic questions at least get no confident quotes. Measured with the
+# fine-tuned models: bbc-dev 26 of 49, rephrased 16 of 37, off-topic 1 unsure and 2 answered with confidence
+# (floors one question under); bbc 11 of 24, rephrased 4 of 16, off-topic 1 declined and 2 unsure (floors as
+# they were set with the original weights, 12 and 5: one question lower, and no lower). No answerable question
+# may be declined.
+BBC_FLOORS = {"bbc-dev.jsonl": (0.51, 0.40, 1), "bbc.jsonl": (0.45, 0.25, 3)}
 
 
 @pytest.fixture(scope="module")

@@ -11,10 +11,10 @@ from index.analysis import Analyzer
 from index.corpus import Corpus, CorpusConfig
 from index.models import Passage
 from index.search import Searcher, answer_kind, can_answer, in_order
+from tests.gold import gold_answers
 
 RESTATEMENT = "It was unclear what Russia would give North Korea in return."
 # Words an answer to "what did Russia give North Korea" holds: what was given.
-GIFTS = ("missile", "equipment", "economic", "aid", "technolog", "satellite")
 
 
 def texts(corpus: Corpus, question: str, k: int = 3) -> list[str]:
@@ -22,15 +22,13 @@ def texts(corpus: Corpus, question: str, k: int = 3) -> list[str]:
 
 
 def test_russia_gave_north_korea_answers_first(corpus: Corpus) -> None:
+    """The card's own question, on the default path: a gift first, and the first three all gifts."""
     found = texts(corpus, "what did Russia give North Korea", k=10)
-    answers = [i for i, t in enumerate(found) if any(g in t.lower() for g in GIFTS) and "Russia" in t]
-    # Static ranking: a gift first. Transformer re-ranking (the default): "Russia's procurement of North Korean
-    # personnel and supplies" edges in first (transformer cosine 0.706 against 0.662 for the missiles sentence),
-    # then the gifts; a known miss, counted in eval/test.jsonl (d12).
-    assert answers and answers[0] <= (1 if corpus.deep is not None else 0)
-    assert sum(1 for t in found[:3] if any(g in t.lower() for g in GIFTS)) >= 2
+    gifts = gold_answers("what did Russia give North Korea")
+    assert found[0] in gifts
+    assert all(text in gifts for text in found[:3]), found[:3]
     if RESTATEMENT in found:
-        assert found.index(RESTATEMENT) > answers[0]
+        assert found.index(RESTATEMENT) > 2
 
 
 @pytest.mark.parametrize("question", ["What is the population of Brazil?", "Who won the 2022 World Cup?", "recipe for banana bread"])
