@@ -28,7 +28,7 @@ def main() -> None:
     digest = hashlib.sha256((args.model / "model.safetensors").read_bytes()).hexdigest()
     made_with = (
         f"sentence-transformers {metadata.version('sentence-transformers')}, torch {metadata.version('torch')} (CPU), "
-        f"SentenceTransformer(<{args.model.name}>).encode(sentences, normalize_embeddings=True); "
+        "SentenceTransformer(<the trained folder>).encode(sentences, normalize_embeddings=True); "
         f"model.safetensors sha256 {digest}"
     )
     REFERENCE.write_text(json.dumps({"sentences": sentences, "vectors": vectors.round(6).tolist(), "made_with": made_with}))

@@ -22,7 +22,7 @@ from them), since QNLI was built from SQuAD and a split by pair would leak. The 
 model and the trained one, how often the answer sentence ranks first among its paragraph's sentences.
 
 Writes OUT/ (a sentence-transformers folder: model.safetensors, tokenizer.json, config.json, ...) and
-OUT/training-report.json. Seeds are fixed; on the CPU two runs give the same weights to within float error.
+OUT/training-report.json. Seeds are fixed: on this CPU two runs gave byte-identical weights.
 """
 
 from __future__ import annotations
