@@ -23,7 +23,7 @@ import click
 
 from index.analysis import Analyzer
 from index.corpus import Corpus, CorpusConfig, EngineError, IndexBusy
-from index.feedback import FeedbackLog, Rating, gold_questions
+from index.feedback import NONE_OF_THESE, FeedbackLog, Rating, gold_questions
 from index.ingest import IndexPlan, prepare_file
 from index.models import Found, IndexReport
 from index.store import Store, StoreError
@@ -537,7 +537,7 @@ def read_ratings(settings: Settings, bad: bool, since: datetime | None) -> list[
 
 def describe_rating(rating: Rating) -> str:
     vote = "👍" if rating.vote == "up" else "👎"
-    if rating.chosen == 0:
+    if rating.chosen == NONE_OF_THESE:
         vote += " none of the quotes came close"
     elif rating.chosen:
         vote += f" quote {rating.chosen} came closest"

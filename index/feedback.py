@@ -79,10 +79,6 @@ class FeedbackLog:
         self.version = version or _version()
         self._lock = threading.Lock()
 
-    @classmethod
-    def open(cls, db_path: Any) -> FeedbackLog:
-        return cls(Store(db_path))
-
     def close(self) -> None:
         self.store.close()
 
@@ -152,7 +148,7 @@ def _quotes(text: str) -> tuple[ShownQuote, ...]:
 def _rating(row: dict[str, Any]) -> Rating:
     return Rating(
         answer_id=row["answer_id"], user_id=row["user_id"], channel_id=row["channel_id"] or "", question=row["question"],
-        scope=tuple(json.loads(row["scope"])), quotes=_quotes(row["quotes"]) if isinstance(row["quotes"], str) else (),
+        scope=tuple(json.loads(row["scope"])), quotes=_quotes(row["quotes"]),
         vote=row["vote"], chosen=row["chosen"], created=row["created"], version=row["version"],
     )
 

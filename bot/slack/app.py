@@ -112,16 +112,15 @@ def build_app(
 
     def rate(body: dict[str, Any], respond: Respond, answer_id: str, vote: str, chosen: int | None = None) -> None:
         """Store one user's rating and tell them alone; a rating that cannot be read or stored is said so politely."""
-        user = (body.get("user") or {}).get("id", "") if isinstance(body.get("user"), dict) else ""
-        channel = body.get("channel") if isinstance(body.get("channel"), dict) else {}
-        channel_id = (channel or {}).get("id") or (body.get("container") or {}).get("channel_id", "")
+        user = _field(body, "user", "id")
+        channel_id = _field(body, "channel", "id") or _field(body, "container", "channel_id")
         if feedback is None:
             message = not_recorded("ratings are turned off here")
-        elif not ANSWER_ID.match(answer_id) or not isinstance(user, str) or not user:
+        elif not ANSWER_ID.match(answer_id) or not user:
             message = not_recorded("it did not come from an answer of mine")
         else:
             try:
-                rating = feedback.rate(answer_id, "up" if vote == "up" else "down", user, str(channel_id), chosen)
+                rating = feedback.rate(answer_id, "up" if vote == "up" else "down", user, channel_id, chosen)
             except ValueError:
                 message = not_recorded("there is no such quote in that answer")
             except Exception as error:
@@ -206,6 +205,13 @@ def build_app(
         logger.error("unhandled error for a %s request: %s", kind, type(error).__name__)
 
     return app
+
+
+def _field(body: dict[str, Any], part: str, name: str) -> str:
+    """body[part][name] when both are there and it is text; "" otherwise (a payload of another shape)."""
+    value = body.get(part)
+    found = value.get(name) if isinstance(value, dict) else None
+    return found if isinstance(found, str) else ""
 
 
 class Undelivered(Exception):

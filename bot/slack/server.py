@@ -7,7 +7,7 @@ import logging
 import resource
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -69,6 +69,20 @@ class HttpLimits:
     threads: int = 8  # requests handled at once (answers run on Bolt's own bounded pool)
 
 
+def backoff(delays: tuple[float, ...]) -> Iterator[float]:
+    """The seconds to wait after each failed attempt: `delays` in turn, then the last one for ever."""
+    yield from delays
+    while True:
+        yield delays[-1]
+
+
+def slack_problem(error: Exception, token: str, variable: str) -> str:
+    """Why a call to Slack failed, in one line that names the setting to check; never what was sent."""
+    if isinstance(error, SlackApiError):
+        return f"Slack refused the {token} ({error.response.get('error', 'error')}); check {variable}"
+    return f"Slack API unreachable ({type(error).__name__}: {error})"
+
+
 class SlackLink:
     """Whether Slack has accepted the bot token yet: `auth.test`, retried with backoff until it succeeds.
 
@@ -95,11 +109,8 @@ class SlackLink:
         """One attempt; True if Slack accepted the token."""
         try:
             self._auth_test()
-        except SlackApiError as error:
-            self.problem = f"Slack refused the token ({error.response.get('error', 'error')}); check SLACK_BOT_TOKEN"
-            return False
-        except Exception as error:  # network down, DNS, TLS, Slack outage
-            self.problem = f"Slack API unreachable ({type(error).__name__}: {error})"
+        except Exception as error:  # refused, or network down, DNS, TLS, Slack outage
+            self.problem = slack_problem(error, "token", "SLACK_BOT_TOKEN")
             return False
         self.problem = ""
         self._ready.set()
@@ -110,12 +121,11 @@ class SlackLink:
         stop = stop or threading.Event()
 
         def loop() -> None:
-            for attempt in range(1_000_000):
+            for attempt, delay in enumerate(backoff(self._delays)):
                 if self.check():
                     if attempt:
                         logger.info("Slack accepted the bot token; ready")
                     return
-                delay = self._delays[min(attempt, len(self._delays) - 1)]
                 logger.warning("not ready: %s; trying again in %g s", self.problem, delay)
                 if stop.wait(delay):
                     return
@@ -320,25 +330,18 @@ def serve_socket_mode(app: App, app_token: str, delays: tuple[float, ...] = Slac
 
     handler = SocketModeHandler(app, app_token)
     try:
-        for attempt in range(1_000_000):
+        for delay in backoff(delays):
             try:
                 handler.connect()
                 break
             except Exception as error:  # Slack unreachable, or the app token refused
-                delay = delays[min(attempt, len(delays) - 1)]
-                logger.warning("not connected to Slack: %s; trying again in %g s", _reason(error), delay)
+                problem = slack_problem(error, "app token", "SLACK_APP_TOKEN")
+                logger.warning("not connected to Slack: %s; trying again in %g s", problem, delay)
                 time.sleep(delay)
         logger.info("connected to Slack in Socket Mode")
         threading.Event().wait()  # until a signal ends the process
     finally:
         handler.close()
-
-
-def _reason(error: Exception) -> str:
-    response = getattr(error, "response", None)
-    if response is not None and hasattr(response, "get"):
-        return f"Slack refused the app token ({response.get('error', 'error')}); check SLACK_APP_TOKEN"
-    return f"{type(error).__name__}: {error}"
 
 
 REFRESH_DUTY = 0.05  # at most this share of the time is spent looking for changed articles
