@@ -18,7 +18,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from bot.cli import make_answerer
+from bot.cli import make_answerer, open_feedback
 from bot.config import Settings
 from bot.slack.app import build_app
 from bot.slack.server import EVENTS_PATH, SlackLink, make_http_server
@@ -66,7 +66,7 @@ def main() -> None:
         corpus.index()
         standin = StandIn().start()
         settings = Settings(data_dir=folder, slack_bot_token=BOT_TOKEN, slack_signing_secret=SIGNING_SECRET, slack_api_url=standin.api_url)
-        app = build_app(settings, make_answerer(corpus, settings))
+        app = build_app(settings, make_answerer(corpus, settings), feedback=open_feedback(settings, corpus))  # as `serve`
         link = SlackLink(app.client.auth_test)
         link.check()
         server = make_http_server(app, SIGNING_SECRET, link, "127.0.0.1", 0)
