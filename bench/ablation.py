@@ -21,12 +21,15 @@ from index.analysis import STOPWORDS, tokens
 from index.corpus import Corpus, CorpusConfig
 from index.evaluate import GoldQuestion, evaluate, load_gold
 from index.models import Found, Hit
+from index.decision import DecisionSettings
 from index.search import Searcher, SearchSettings
 from index.synonyms import Synonyms
 
 ROOT = Path(__file__).resolve().parent.parent
 WIKIQA = ROOT.parent / "shared" / "benchmarks" / "wikiqa-dev" / "WikiQA-dev.tsv"
-NEVER = dict(off_topic_cosine=-1.0, off_topic_coverage=-1.0, confident_cosine=-1.0, deep_off_topic_cosine=-1.0, deep_confident_cosine=-1.0)  # answer every question
+NEVER = DecisionSettings(  # answer every question, with confidence
+    transformer_off_topic=-1.0, transformer_confident=-1.0, static_off_topic=-1.0, static_confident=-1.0, off_topic_coverage=-1.0, min_coverage=0.0
+)
 Search = Callable[[str, int], Found]
 
 
@@ -43,9 +46,18 @@ def plain_bm25(corpus: Corpus) -> Search:
     return search
 
 
+def changed(settings: SearchSettings, **changes: float) -> SearchSettings:
+    """`settings` with some fields of its stages changed: `order__rrf_k=60` sets the order stage's `rrf_k`."""
+    for key, value in changes.items():
+        stage, name = key.split("__")
+        settings = replace(settings, **{stage: replace(getattr(settings, stage), **{name: value})})
+    return settings
+
+
 def variants(corpus: Corpus) -> list[tuple[str, Search]]:
     base = corpus.searcher
     default = SearchSettings()
+    never = replace(default, decision=NEVER)
 
     def make(
         settings: SearchSettings, semantic: bool = True, synonyms: Synonyms | None = None, names: bool = True, deep: bool = True
@@ -55,31 +67,28 @@ def variants(corpus: Corpus) -> list[tuple[str, Search]]:
             corpus.embedder if semantic else None, base.dense if semantic else None, corpus.deep if deep else None,
         )
         if not names:
-            searcher.has_unknown_name = lambda question: False  # type: ignore[method-assign]
+            searcher.lexicon.has_unknown_name = lambda question: False  # type: ignore[method-assign]
 
         def search(question: str, k: int) -> Found:
             result = searcher.search(question, k)
-            return Found(result.hits, result.confidence == "high")
+            return Found(result.hits, result.confident)
 
         return search
 
     return [
         ("plain rank-bm25 (BM25Okapi, stopwords, no stemming)", plain_bm25(corpus)),
-        ("BM25 + rules, old decline gate (QUOTEBOT_SEMANTIC=off)", make(default, semantic=False)),
-        ("BM25 + rules, never declining", make(replace(default, min_known_share=0, min_coverage=0), semantic=False)),
-        ("static model only, never declining", make(replace(default, lexical_weight=0, **NEVER), deep=False)),
-        ("transformer only, never declining", make(replace(default, deep_weight=1.0, **NEVER))),
-        ("static hybrid, never declining", make(replace(default, **NEVER), deep=False)),
+        ("BM25 + rules, its decision (QUOTEBOT_SEMANTIC=off)", make(default, semantic=False)),
+        ("BM25 + rules, never declining", make(never, semantic=False)),
+        ("transformer only, never declining", make(changed(never, order__transformer_weight=1.0))),
+        ("static hybrid, never declining", make(never, deep=False)),
         ("static hybrid, its decision (QUOTEBOT_RERANK=off)", make(default, deep=False)),
-        ("transformer re-ranking, never declining", make(replace(default, **NEVER))),
-        ("transformer re-ranking, new decision (default)", make(default)),
+        ("transformer re-ranking, never declining", make(never)),
+        ("transformer re-ranking, its decision (default)", make(default)),
         ("  without the unknown-name rule", make(default, names=False)),
-        ("  without word-order preference", make(replace(default, order_weight=0))),
-        ("  without restatement penalty", make(replace(default, restatement_penalty=1))),
-        ("  without the answer-kind preference", make(replace(default, answer_kind_penalty=0))),
-        ("  without reading the top article whole", make(replace(default, article_weight=0))),
+        ("  without restatement penalty", make(changed(default, order__restatement_penalty=1))),
+        ("  without the answer-kind preference", make(changed(default, order__answer_kind_penalty=0))),
         ("  without synonyms", make(default, synonyms=Synonyms.none())),
-        ("  static hybrid with equal weights at RRF k = 60", make(replace(default, rrf_k=60), deep=False)),
+        ("  static hybrid at RRF k = 60", make(changed(default, order__rrf_k=60), deep=False)),
     ]
 
 

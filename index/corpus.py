@@ -410,7 +410,7 @@ class Corpus:
     def find(self, question: str, k: int, context: int = 0, scope: Scope = ()) -> Found:
         """Hits, and whether they are likely to answer the question."""
         result = self.ask(question, k, context, scope)
-        return Found(result.hits, confident=result.confidence == "high")
+        return Found(result.hits, confident=result.confident)
 
     def ask(self, question: str, k: int, context: int = 0, scope: Scope = ()) -> SearchResult:
         """The best k sentences, from the articles inside the scope's folders (all, if it is empty).

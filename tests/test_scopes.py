@@ -37,7 +37,7 @@ def open_corpus(archive: Path, db: Path, engine: str = "tantivy", semantic: bool
 def test_the_engine_filters_by_folder_so_top_k_stays_full(archive: Path, tmp_path: Path, engine: str) -> None:
     for corpus in open_corpus(archive, tmp_path / "i.db", engine):
         searcher = corpus.searcher
-        terms = searcher.analyse(WHO_WON).terms
+        terms = searcher.lexicon.analyse(WHO_WON).terms
         unscoped = corpus.store.passages([pid for pid, _ in searcher.engine.search(terms, 60)])
         assert not [p for p in unscoped.values() if p.article_id.startswith("sport/")]  # crowded out of the top 60
         scoped = searcher.engine.search(terms, 3, ("sport",))
