@@ -46,14 +46,6 @@ def plain_bm25(corpus: Corpus) -> Search:
     return search
 
 
-def changed(settings: SearchSettings, **changes: float) -> SearchSettings:
-    """`settings` with some fields of its stages changed: `order__rrf_k=60` sets the order stage's `rrf_k`."""
-    for key, value in changes.items():
-        stage, name = key.split("__")
-        settings = replace(settings, **{stage: replace(getattr(settings, stage), **{name: value})})
-    return settings
-
-
 def variants(corpus: Corpus) -> list[tuple[str, Search]]:
     base = corpus.searcher
     default = SearchSettings()
@@ -79,16 +71,18 @@ def variants(corpus: Corpus) -> list[tuple[str, Search]]:
         ("plain rank-bm25 (BM25Okapi, stopwords, no stemming)", plain_bm25(corpus)),
         ("BM25 + rules, its decision (QUOTEBOT_SEMANTIC=off)", make(default, semantic=False)),
         ("BM25 + rules, never declining", make(never, semantic=False)),
-        ("transformer only, never declining", make(changed(never, order__transformer_weight=1.0))),
+        ("transformer only, never declining", make(never.changed(order__transformer_weight=1.0))),
         ("static hybrid, never declining", make(never, deep=False)),
         ("static hybrid, its decision (QUOTEBOT_RERANK=off)", make(default, deep=False)),
         ("transformer re-ranking, never declining", make(never)),
         ("transformer re-ranking, its decision (default)", make(default)),
         ("  without the unknown-name rule", make(default, names=False)),
-        ("  without restatement penalty", make(changed(default, order__restatement_penalty=1))),
-        ("  without the answer-kind preference", make(changed(default, order__answer_kind_penalty=0))),
+        ("  without restatement penalty", make(default.changed(order__restatement_penalty=1))),
+        ("  without the answer-kind preference", make(default.changed(order__answer_kind_penalty=0))),
+        ("  without the closest candidate's article", make(default.changed(candidates__article_reach=0))),
         ("  without synonyms", make(default, synonyms=Synonyms.none())),
-        ("  static hybrid at RRF k = 60", make(changed(default, order__rrf_k=60), deep=False)),
+        ("  static hybrid without the word-order preference", make(default.changed(order__word_order_weight=0), deep=False)),
+        ("  static hybrid at RRF k = 60", make(default.changed(order__rrf_k=60), deep=False)),
     ]
 
 

@@ -10,7 +10,7 @@ first, about 5 minutes, if it is not already), eval/bbc-dev.jsonl joins the dev 
 held-out ones. With --cmu (a folder written by bench/cmu.py), the CMU questions join the dev sets: answer@1
 and answer@3, each question asked in its own folder.
 
-Order first (`OrderSettings`: the transformer's weight, the answer-kind penalty, the restatement penalty): P@1
+Order first (`OrderSettings`: the transformer's weight, the answer-kind, restatement and article weights): P@1
 plus nDCG summed over the dev sets (answer@1 plus answer@3 for CMU), and of values that tie, the middle one.
 Then the transformer's two cosine thresholds (`DecisionSettings`), on the order's evidence, and the static
 model's two on its own evidence (the transformer left out), each pair to make the fewest mistakes (ties: the lowest thresholds): an answerable question declined or an off-topic one answered counts 1;
@@ -40,9 +40,10 @@ from ablation import NEVER, ROOT, WIKIQA, open_corpus  # noqa: E402  (beside thi
 from cmu import normalise  # noqa: E402
 from wikiqa import convert  # noqa: E402
 
-WEIGHTS = (0.8, 0.85, 0.9, 0.95, 1.0)
-KIND_PENALTIES = (0.0, 0.05, 0.1, 0.2)
+WEIGHTS = (0.8, 0.85, 0.9, 0.95)
+KIND_PENALTIES = (0.0, 0.1, 0.2)
 RESTATEMENT_PENALTIES = (0.3, 0.6, 1.0)
+ARTICLE_WEIGHTS = (0.0, 0.1, 0.2)
 BBC = ROOT.parent / "shared" / "benchmarks" / "bbc-news"
 OFF_TOPIC = (0.2, 0.25, 0.3, 0.35, 0.4, 0.45, 0.5, 0.55)
 CONFIDENT = (0.4, 0.45, 0.5, 0.55, 0.6, 0.65, 0.7)
@@ -152,20 +153,21 @@ def main() -> None:
             corpora.append(cmu)
             cmu_questions = [json.loads(line) for line in (args.cmu / "questions.jsonl").read_text(encoding="utf-8").splitlines()]
         never = replace(SearchSettings(), decision=NEVER)
-        print("| transformer_weight | answer_kind_penalty | restatement_penalty | " + " | ".join(f"{n} P@1 / nDCG" for n in ranking_sets)
+        print("| transformer_weight | answer_kind_penalty | restatement_penalty | article_weight | " + " | ".join(f"{n} P@1 / nDCG" for n in ranking_sets)
               + (" | CMU answer@1 / @3" if cmu else "") + " |")
-        print("|---" * (3 + len(ranking_sets) + bool(cmu)) + "|")
+        print("|---" * (4 + len(ranking_sets) + bool(cmu)) + "|")
         totals = {}
-        for fit in product(WEIGHTS, KIND_PENALTIES, RESTATEMENT_PENALTIES):
-            settings = replace(never, order=replace(never.order, transformer_weight=fit[0], answer_kind_penalty=fit[1], restatement_penalty=fit[2]))
+        for fit in product(WEIGHTS, KIND_PENALTIES, RESTATEMENT_PENALTIES, ARTICLE_WEIGHTS):
+            fields = dict(zip(("transformer_weight", "answer_kind_penalty", "restatement_penalty", "article_weight"), fit, strict=True))
+            settings = replace(never, order=replace(never.order, **fields))
             scores = [ranking_score(ask_all(*dev[name][:2], settings, dev[name][2])) for name in ranking_sets]
             if cmu is not None and cmu_questions is not None:
                 scores.append(cmu_score(cmu, cmu_questions, settings))
             print("| " + " | ".join(map(str, fit)) + " | " + " | ".join(f"{p:.3f} / {n:.3f}" for p, n in scores) + " |", flush=True)
             totals[fit] = sum(p + n for p, n in scores)
         tied = [fit for fit, total in totals.items() if total > max(totals.values()) - 1e-9]
-        weight, kind, restatement = tied[len(tied) // 2]  # the middle of a flat optimum, not its edge
-        order = replace(never.order, transformer_weight=weight, answer_kind_penalty=kind, restatement_penalty=restatement)
+        weight, kind, restatement, article = tied[len(tied) // 2]  # the middle of a flat optimum, not its edge
+        order = replace(never.order, transformer_weight=weight, answer_kind_penalty=kind, restatement_penalty=restatement, article_weight=article)
         ranked = replace(never, order=order)
         asked = {name: ask_all(c, g, ranked, k) for name, (c, g, k) in {**dev, **held}.items()}
         fits = []

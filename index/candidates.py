@@ -2,8 +2,8 @@
 
 The BM25 engine's best sentences for the question's words (and synonyms) are pooled with the static
 model's nearest sentences in meaning. Each candidate is matched word by word (`Lexicon.match`) and, where
-the transformer has read the candidates (index/deep.py), given its cosine to the question; otherwise the
-static model's cosine. The transformer reads the question on a thread of its own while the engines search.
+the transformer has read the candidates (index/deep.py), given its cosine to the question, and the rest of
+the closest candidate's article joins them; otherwise each gets the static model's cosine. The transformer reads the question on a thread of its own while the engines search.
 Stage 2 (index/order.py) puts the candidates in order; stage 3 (index/decision.py) decides whether to answer.
 """
 
@@ -32,11 +32,15 @@ class CandidateSettings:
 
     pool: int = 60  # sentences taken from each of the engine and the static model's nearest
     read_on_the_fly: int = 8  # candidates the transformer has not stored a vector for, read while answering; more: static
+    # With the transformer, the sentences of the closest candidate's article, this many either side of it, join the
+    # candidates: a news story's answer often follows the sentence that names the topic, in words of its own
+    # ("But the wildcard entry was dispatched by ..."). A story, not a whole book.
+    article_reach: int = 25
 
 
 @dataclass(frozen=True)
 class Candidates:
-    query: Query
+    query: Query  # and what follows: each candidate's, by passage id
     passages: Mapping[int, Passage]
     matches: Mapping[int, Match]  # every candidate's
     lexical_order: tuple[int, ...]  # the engine's candidates, best BM25 match first
@@ -88,6 +92,10 @@ class Gatherer:
             read = self._transformer_cosines(asked, passages) if asked is not None else None
             if read is not None:
                 model, cosines = "transformer", read
+                mates = self._article_mates(asked, passages, cosines)
+                passages.update((pid, passage) for pid, (passage, _) in mates.items())
+                cosines.update((pid, cosine) for pid, (_, cosine) in mates.items())
+                matches.update((pid, self.lexicon.match(query, passage)) for pid, (passage, _) in mates.items())
             else:
                 model, cosines = "static", dict(nearest)
                 cosines.update(self.dense.similarity(vector, [pid for pid in found if pid not in cosines]))
@@ -101,6 +109,22 @@ class Gatherer:
             model=model,
             unknown_name=self.lexicon.has_unknown_name(question),
         )
+
+    def _article_mates(self, asked, passages: Mapping[int, Passage], cosines: Mapping[int, float]) -> dict[int, tuple[Passage, float]]:  # type: ignore[no-untyped-def]
+        """The sentences around the closest candidate in its article that are not candidates yet and that the
+        transformer has read, with their cosines to the question."""
+        assert self.deep is not None
+        reach = self.settings.article_reach
+        if not reach or not cosines:
+            return {}
+        top = passages[max(cosines, key=lambda pid: (cosines[pid], -pid))]
+        before, after = self.store.neighbours(top, reach, reach)
+        others = {p.id: p for p in (*before, *after) if p.id not in passages}
+        stored = self.store.deep_vectors(list(others))
+        if not stored:
+            return {}
+        scores = from_blobs(list(stored.values()), self.deep.dims) @ asked.result()[0]
+        return {pid: (others[pid], float(score)) for pid, score in zip(stored, scores, strict=True)}
 
     def _transformer_cosines(self, asked, passages: Mapping[int, Passage]) -> dict[int, float] | None:  # type: ignore[no-untyped-def]
         """Each candidate's cosine to the question by the transformer (`asked`: the question, being read); None

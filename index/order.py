@@ -9,7 +9,8 @@ Without the transformer, a BM25 score also loses a share when the sentence has t
 question's order ("North Korea sent troops to Russia" for "what did Russia give North Korea").
 Then, on every path, a sentence that only restates the question is multiplied by `restatement_penalty`, and
 with the transformer a sentence that cannot hold the kind of answer asked for ("when" and no date or time
-word, "how many" and no number, "who"/"where" and no name the question lacks) loses `answer_kind_penalty`.
+word, "how many" and no number, "who"/"where" and no name the question lacks) loses `answer_kind_penalty`,
+and each candidate gains `article_weight` times the best score in its article.
 """
 
 from __future__ import annotations
@@ -26,9 +27,10 @@ from .models import Passage
 @dataclass(frozen=True)
 class OrderSettings:
     # Fitted with bench/tune.py on eval/dev.jsonl, the even half of WikiQA dev, eval/bbc-dev.jsonl and CMU.
-    transformer_weight: float = 0.85
+    transformer_weight: float = 0.95
     restatement_penalty: float = 0.6
-    answer_kind_penalty: float = 0.1
+    answer_kind_penalty: float = 0.2
+    article_weight: float = 0.2  # with the transformer, each candidate gains this share of the best score in its article
     rrf_k: float = 5.0  # static path; the usual 60 loses 1 of 20 on eval/dev.jsonl and 3 of 609 on CMU
     # Without the transformer, the share of a BM25 score that depends on the question's word order being kept
     # (`Match.in_order`). At 0 the static path loses 1 of 49 on bbc-dev (held out: 2 of 19 on eval/test.jsonl,
@@ -62,6 +64,11 @@ def transformer_scores(question: str, candidates: Candidates, settings: OrderSet
         for pid, passage in candidates.passages.items():
             if not can_answer(kind, question, passage.text):
                 fused[pid] -= settings.answer_kind_penalty
+    if settings.article_weight:
+        best: dict[str, float] = {}
+        for pid, passage in candidates.passages.items():
+            best[passage.article_id] = max(best.get(passage.article_id, fused[pid]), fused[pid])
+        fused = {pid: score + settings.article_weight * best[candidates.passages[pid].article_id] for pid, score in fused.items()}
     return fused
 
 

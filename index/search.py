@@ -35,6 +35,14 @@ class SearchSettings:
     order: OrderSettings = OrderSettings()
     decision: DecisionSettings = DecisionSettings()
 
+    def changed(self, **changes: float) -> SearchSettings:
+        """These settings with some of their stages' fields changed: `order__rrf_k=60` sets the order stage's."""
+        settings = self
+        for key, value in changes.items():
+            stage, name = key.split("__")
+            settings = replace(settings, **{stage: replace(getattr(settings, stage), **{name: value})})
+        return settings
+
 
 @dataclass(frozen=True)
 class SearchResult:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -25,10 +24,11 @@ def texts(corpus: Corpus, question: str, k: int = 3) -> list[str]:
 
 
 def test_russia_gave_north_korea_answers_first(corpus: Corpus) -> None:
-    """The card's own question, on the default path: a gift first, and the second quote a gift too."""
+    """The card's own question, on the default path: a gift first, and the first three all gifts."""
     found = texts(corpus, "what did Russia give North Korea", k=10)
     gifts = gold_answers("what did Russia give North Korea")
-    assert found[:2] == [text for text in found[:2] if text in gifts], found[:2]
+    assert found[0] in gifts
+    assert all(text in gifts for text in found[:3]), found[:3]
     if RESTATEMENT in found:
         assert found.index(RESTATEMENT) > 2
 
@@ -36,17 +36,6 @@ def test_russia_gave_north_korea_answers_first(corpus: Corpus) -> None:
 @pytest.mark.parametrize("question", ["What is the population of Brazil?", "Who won the 2022 World Cup?", "recipe for banana bread"])
 def test_off_topic_questions_get_nothing(corpus: Corpus, question: str) -> None:
     assert corpus.search(question, 3) == ()
-
-
-@pytest.mark.xfail(strict=True, reason="known wrong third quote, see docs/answer-quality.md (word order)")
-def test_russia_gave_north_korea_all_three_quotes_are_gifts(corpus: Corpus) -> None:
-    """Known wrong: the third quote is "The United States and its partners have described Russia's procurement of
-    North Korean personnel and supplies as a violation …", which has the question's words the wrong way round.
-    A preference for the question's word order fixed it, but cost held-out questions on every set, so it was
-    deleted. strict: this fails loudly when the third quote becomes a gift, so the mark is removed then."""
-    found = texts(corpus, "what did Russia give North Korea", k=3)
-    gifts = gold_answers("what did Russia give North Korea")
-    assert all(text in gifts for text in found), found
 
 
 def test_syndicated_copies_appear_once_with_other_sources(corpus: Corpus) -> None:
@@ -141,10 +130,7 @@ def searcher_with(corpus: Corpus, **changes: float) -> Searcher:
     """The corpus's searcher, with some of its settings changed: `order__answer_kind_penalty=0` sets that
     field of the order stage's settings."""
     base = corpus.searcher
-    settings = base.settings
-    for key, value in changes.items():
-        stage, name = key.split("__")
-        settings = replace(settings, **{stage: replace(getattr(settings, stage), **{name: value})})
+    settings = base.settings.changed(**changes)
     return Searcher(corpus.store, base.engine, corpus.analyzer, corpus.synonyms, settings, corpus.embedder, base.dense, corpus.deep)
 
 
@@ -166,21 +152,49 @@ def test_a_question_for_a_number_prefers_a_sentence_that_holds_one() -> None:
     assert [p.id for _, p in order("Why did families leave their homes?", pool, OrderSettings())] == [1, 2]  # no kind asked
 
 
-@pytest.mark.xfail(strict=True, reason="known wrong first quote with the fitted weights, see docs/answer-quality.md")
 def test_a_question_for_a_number_is_answered_by_the_sentence_with_the_number(tmp_path: Path) -> None:
-    """Known wrong since the order stage was refitted (transformer weight 0.85): the question's own words in
-    "Families along the river left their homes" outweigh the answer-kind penalty, though the transformer puts
-    "Officials said 3,200 households…" closer. strict: this fails loudly once the answer is right."""
+    """The question's own words are in "Families along the river left their homes"; the number is in the next."""
     corpus = indexed(tmp_path, {"floods.txt": (
         "Floods force families from riverside homes\n\n"
         "Families along the river left their homes as the water rose through the night. "
         "Officials said 3,200 households had been moved to shelters by morning. "
         "The bridge to the old town was closed to traffic.\n"
     )})
-    try:
-        assert corpus.searcher.search("How many families left their homes?", 1).hits[0].passage.text.startswith("Officials said 3,200 households")
-    finally:
-        corpus.close()
+    question = "How many families left their homes?"
+    assert searcher_with(corpus, order__answer_kind_penalty=0.0).search(question, 1).hits[0].passage.text.startswith("Families along")
+    assert corpus.searcher.search(question, 1).hits[0].passage.text.startswith("Officials said 3,200 households")
+    corpus.close()
+
+
+def test_the_closest_candidates_article_is_read_for_an_answer_in_words_of_its_own(tmp_path: Path) -> None:
+    """The answer often follows the sentence that names the topic and shares no word with the question; with a
+    candidate pool too small to hold it, it is found because its article holds the closest candidate."""
+    corpus = indexed(tmp_path, {
+        "debut.txt": (
+            "Teenager's debut ends in first round\n\n"
+            "Fifteen-year-old Maria Lopez's first appearance at the Valley Open ended in round one on Tuesday. "
+            "She had won the junior title at the national championships in January. "
+            "But the wildcard entry was beaten by fellow Spaniard Ana Ruiz in straight sets, 6-2 6-3. "
+            "Lopez said she had enjoyed the match. \"It was fun, and I learned a lot,\" she said. "
+            "The tournament continues on Friday with the quarter-finals. Organisers said ticket sales were up on last year. "
+            "Rain delayed play on the outside courts for an hour.\n"
+        ),
+        "tickets.txt": (
+            "Valley Open sells out centre court\n\n"
+            "Tickets for the Valley Open final sold out within an hour, organisers said. "
+            "The Valley Open has grown quickly since it began in 2015. Local hotels said they were full for the week of the final. "
+            "The town council said it would run extra buses to the courts.\n"
+        ),
+    })
+
+    def answers(**changes: float) -> list[str]:
+        searcher = searcher_with(corpus, candidates__pool=2, **changes)
+        return [hit.passage.text for hit in searcher.search("Who knocked Maria Lopez out of the Valley Open?", 3).hits]
+
+    assert not any("Ana Ruiz" in text for text in answers(candidates__article_reach=0))
+    assert not any("Ana Ruiz" in text for text in answers(candidates__article_reach=1))  # two sentences away: out of reach
+    assert any("Ana Ruiz" in text for text in answers())
+    corpus.close()
 
 
 def test_a_far_off_candidate_does_not_change_the_order_of_the_others() -> None:
