@@ -101,7 +101,6 @@ def test_every_sentence_is_read_with_its_title_and_answers_use_it(seeds_dir: Pat
     corpus.close()
 
 
-
 def test_vectors_follow_added_updated_and_deleted_articles(seeds_dir: Path, tmp_path: Path) -> None:
     corpus = open_corpus(seeds_dir, tmp_path / "q.db")
     fair = seeds_dir / "fair.txt"

@@ -96,7 +96,7 @@ def test_wikiqa_questions_asked_of_the_news_are_declined(corpus: Corpus, tmp_pat
     found = {q: corpus.find(q, 3) for q in questions}
     answered = [q for q, f in found.items() if f.hits]
     assert len(questions) == 126
-    assert len(answered) <= 11, answered  # measured: 8 answered (0.94 declined), all marked unsure
+    assert len(answered) <= 2, answered  # measured: 1 answered (0.99 declined), marked unsure
     assert [q for q in answered if found[q].confident] == []
 
 
@@ -115,7 +115,7 @@ def test_wikiqa_pooled_hybrid_beats_bm25(tmp_path: Path) -> None:
         scores[semantic] = evaluate(gold, corpus.find, k=10).overall
         corpus.close()
     assert scores[True].questions == 126
-    assert scores[True].p_at_1 >= 0.62 and scores[True].ndcg >= 0.77  # measured: 0.64 and 0.79
+    assert scores[True].p_at_1 >= 0.65 and scores[True].ndcg >= 0.78  # measured: 0.659 and 0.793
     assert scores[True].wrongly_declined <= 0.06
     assert scores[True].ndcg >= scores[False].ndcg + 0.10
 
@@ -172,10 +172,10 @@ def test_eval_command(seeds_dir: Path) -> None:
 BBC = ROOT.parent / "shared" / "benchmarks" / "bbc-news"
 # The BBC archive as a user's own (2,225 articles, 40,191 sentences): set -> minimum P@1, minimum P@1 on rephrased
 # questions, and how many of its 3 off-topic questions at least get no confident quotes. Measured with the
-# fine-tuned models: bbc-dev 26 of 49, rephrased 16 of 37, off-topic 3 unsure (floors one question under);
-# bbc 11 of 24, rephrased 4 of 16, off-topic 1 declined and 2 unsure (floors as they were set with the original
-# weights, 12 and 5: one question lower, and no lower). No answerable question may be declined.
-BBC_FLOORS = {"bbc-dev.jsonl": (0.51, 0.40, 3), "bbc.jsonl": (0.45, 0.25, 3)}
+# three-stage ranking: bbc-dev 29 of 49, rephrased 19 of 37, off-topic 3 declined (floors one question under);
+# bbc 11 of 24, rephrased 4 of 16, off-topic 3 unsure (floors as they were set with the original weights, 12
+# and 5: one question lower, and no lower). No answerable question may be declined.
+BBC_FLOORS = {"bbc-dev.jsonl": (0.57, 0.48, 3), "bbc.jsonl": (0.45, 0.25, 3)}
 
 
 @pytest.fixture(scope="module")
