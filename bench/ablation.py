@@ -19,9 +19,9 @@ from rank_bm25 import BM25Okapi
 
 from index.analysis import STOPWORDS, tokens
 from index.corpus import Corpus, CorpusConfig
+from index.decision import DecisionSettings
 from index.evaluate import GoldQuestion, evaluate, load_gold
 from index.models import Found, Hit
-from index.decision import DecisionSettings
 from index.search import Searcher, SearchSettings
 from index.synonyms import Synonyms
 

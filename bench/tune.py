@@ -29,16 +29,16 @@ from itertools import product
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from ablation import NEVER, ROOT, WIKIQA, open_corpus  # noqa: E402  (beside this script)
+from cmu import normalise  # noqa: E402
+from wikiqa import convert  # noqa: E402
+
 from index.corpus import Corpus  # noqa: E402
 from index.decision import Evidence, Verdict, judge  # noqa: E402
 from index.evaluate import GoldQuestion, evaluate, load_gold, score  # noqa: E402
 from index.evaluate import judge as judge_quotes  # noqa: E402
 from index.models import Found  # noqa: E402
 from index.search import Searcher, SearchSettings  # noqa: E402
-
-from ablation import NEVER, ROOT, WIKIQA, open_corpus  # noqa: E402  (beside this script)
-from cmu import normalise  # noqa: E402
-from wikiqa import convert  # noqa: E402
 
 WEIGHTS = (0.8, 0.85, 0.9, 0.95)
 KIND_PENALTIES = (0.0, 0.1, 0.2)

@@ -3,7 +3,8 @@
 The BM25 engine's best sentences for the question's words (and synonyms) are pooled with the static
 model's nearest sentences in meaning. Each candidate is matched word by word (`Lexicon.match`) and, where
 the transformer has read the candidates (index/deep.py), given its cosine to the question, and the rest of
-the closest candidate's article joins them; otherwise each gets the static model's cosine. The transformer reads the question on a thread of its own while the engines search.
+the closest candidate's article joins them; otherwise each gets the static model's cosine. The transformer
+reads the question on a thread of its own while the engines search.
 Stage 2 (index/order.py) puts the candidates in order; stage 3 (index/decision.py) decides whether to answer.
 """
 

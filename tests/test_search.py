@@ -7,10 +7,10 @@ from pathlib import Path
 import pytest
 
 from index.analysis import Analyzer
-from index.corpus import Corpus, CorpusConfig
-from index.models import Passage
 from index.candidates import Candidates
+from index.corpus import Corpus, CorpusConfig
 from index.lexical import Match, Query, in_order
+from index.models import Passage
 from index.order import OrderSettings, answer_kind, can_answer, order
 from index.search import Searcher
 from tests.gold import gold_answers
