@@ -19,7 +19,9 @@ import json
 import re
 import sys
 from collections import defaultdict
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 CMU = ROOT.parent / "shared" / "training" / "answer-selection" / "cmu-qa"
@@ -71,18 +73,26 @@ def measure(out: Path, deep: bool = True) -> dict[str, float]:
 
     corpus = Corpus.open(CorpusConfig(folder=out / "articles", db_path=out / ("cmu.db" if deep else "cmu-static.db"), deep=deep))
     corpus.index()
-    questions = [json.loads(line) for line in (out / "questions.jsonl").read_text(encoding="utf-8").splitlines()]
+    scores = score(load(out), lambda question, folder: [h.passage.text for h in corpus.search(question, 3, scope=(folder,))])
+    corpus.close()
+    return {name: round(value, 3) if name != "questions" else value for name, value in scores.items()}
+
+
+def load(out: Path) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in (out / "questions.jsonl").read_text(encoding="utf-8").splitlines()]
+
+
+def score(questions: list[dict[str, Any]], quotes: Callable[[str, str], list[str]]) -> dict[str, float]:
+    """answer@1, answer@3 and the share declined, given what is quoted (up to 3) for a question in its folder."""
     at_1 = at_3 = declined = 0
     for q in questions:
-        hits = corpus.search(q["question"], 3, scope=(q["scope"],))
-        quotes = [f" {normalise(h.passage.text)} " for h in hits]
-        inside = [any(f" {a} " in quote for a in q["answers"]) for quote in quotes]
-        at_1 += bool(inside[:1] and inside[0])
+        quoted = [f" {normalise(text)} " for text in quotes(q["question"], q["scope"])[:3]]
+        inside = [any(f" {a} " in quote for a in q["answers"]) for quote in quoted]
+        at_1 += bool(inside and inside[0])
         at_3 += any(inside)
-        declined += not hits
-    corpus.close()
+        declined += not quoted
     n = len(questions)
-    return {"questions": n, "answer@1": round(at_1 / n, 3), "answer@3": round(at_3 / n, 3), "declined": round(declined / n, 3)}
+    return {"questions": n, "answer@1": at_1 / n, "answer@3": at_3 / n, "declined": declined / n}
 
 
 def main() -> None:

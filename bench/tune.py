@@ -21,7 +21,6 @@ answerable one marked unsure, 0.25.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import tempfile
 from dataclasses import dataclass, replace
@@ -29,8 +28,8 @@ from itertools import product
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+import cmu  # noqa: E402
 from ablation import NEVER, ROOT, WIKIQA, open_corpus  # noqa: E402  (beside this script)
-from cmu import normalise  # noqa: E402
 from wikiqa import convert  # noqa: E402
 
 from index.corpus import Corpus  # noqa: E402
@@ -80,15 +79,10 @@ def ranking_score(asked: list[Asked]) -> tuple[float, float]:
 
 
 def cmu_score(corpus: Corpus, questions: list[dict], settings: SearchSettings) -> tuple[float, float]:  # type: ignore[type-arg]
-    """answer@1 and answer@3 (bench/cmu.py): an answer string inside the first quote, or one of the first three."""
+    """answer@1 and answer@3 (bench/cmu.py), each question asked in its own folder."""
     ask = searcher(corpus, settings)
-    at_1 = at_3 = 0
-    for q in questions:
-        quotes = [f" {normalise(h.passage.text)} " for h in ask.search(q["question"], 3, scope=(q["scope"],)).hits]
-        inside = [any(f" {a} " in quote for a in q["answers"]) for quote in quotes]
-        at_1 += bool(inside and inside[0])
-        at_3 += any(inside)
-    return at_1 / len(questions), at_3 / len(questions)
+    scores = cmu.score(questions, lambda question, folder: [h.passage.text for h in ask.search(question, 3, scope=(folder,)).hits])
+    return scores["answer@1"], scores["answer@3"]
 
 
 def verdict(asked: Asked, settings: SearchSettings) -> Verdict:
@@ -147,22 +141,22 @@ def main() -> None:
             dev["bbc-dev"] = (bbc, load_gold(ROOT / "eval" / "bbc-dev.jsonl"), 5)
             held["bbc"] = (bbc, load_gold(ROOT / "eval" / "bbc.jsonl"), 5)
             ranking_sets.append("bbc-dev")
-        cmu = cmu_questions = None
+        cmu_corpus = cmu_questions = None
         if args.cmu:
-            cmu = open_corpus(args.cmu / "articles", args.cmu / "cmu.db")
-            corpora.append(cmu)
-            cmu_questions = [json.loads(line) for line in (args.cmu / "questions.jsonl").read_text(encoding="utf-8").splitlines()]
+            cmu_corpus = open_corpus(args.cmu / "articles", args.cmu / "cmu.db")
+            corpora.append(cmu_corpus)
+            cmu_questions = cmu.load(args.cmu)
         never = replace(SearchSettings(), decision=NEVER)
         print("| transformer_weight | answer_kind_penalty | restatement_penalty | article_weight | " + " | ".join(f"{n} P@1 / nDCG" for n in ranking_sets)
-              + (" | CMU answer@1 / @3" if cmu else "") + " |")
-        print("|---" * (4 + len(ranking_sets) + bool(cmu)) + "|")
+              + (" | CMU answer@1 / @3" if cmu_corpus else "") + " |")
+        print("|---" * (4 + len(ranking_sets) + bool(cmu_corpus)) + "|")
         totals = {}
         for fit in product(WEIGHTS, KIND_PENALTIES, RESTATEMENT_PENALTIES, ARTICLE_WEIGHTS):
             fields = dict(zip(("transformer_weight", "answer_kind_penalty", "restatement_penalty", "article_weight"), fit, strict=True))
             settings = replace(never, order=replace(never.order, **fields))
             scores = [ranking_score(ask_all(*dev[name][:2], settings, dev[name][2])) for name in ranking_sets]
-            if cmu is not None and cmu_questions is not None:
-                scores.append(cmu_score(cmu, cmu_questions, settings))
+            if cmu_corpus is not None and cmu_questions is not None:
+                scores.append(cmu_score(cmu_corpus, cmu_questions, settings))
             print("| " + " | ".join(map(str, fit)) + " | " + " | ".join(f"{p:.3f} / {n:.3f}" for p, n in scores) + " |", flush=True)
             totals[fit] = sum(p + n for p, n in scores)
         tied = [fit for fit, total in totals.items() if total > max(totals.values()) - 1e-9]

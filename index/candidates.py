@@ -121,11 +121,8 @@ class Gatherer:
         top = passages[max(cosines, key=lambda pid: (cosines[pid], -pid))]
         before, after = self.store.neighbours(top, reach, reach)
         others = {p.id: p for p in (*before, *after) if p.id not in passages}
-        stored = self.store.deep_vectors(list(others))
-        if not stored:
-            return {}
-        scores = from_blobs(list(stored.values()), self.deep.dims) @ asked.result()[0]
-        return {pid: (others[pid], float(score)) for pid, score in zip(stored, scores, strict=True)}
+        cosines = self._cosines(self.store.deep_vectors(list(others)), asked)
+        return {pid: (others[pid], cosine) for pid, cosine in cosines.items()}
 
     def _transformer_cosines(self, asked, passages: Mapping[int, Passage]) -> dict[int, float] | None:  # type: ignore[no-untyped-def]
         """Each candidate's cosine to the question by the transformer (`asked`: the question, being read); None
@@ -139,8 +136,13 @@ class Gatherer:
             titles = {aid: source.title for aid, source in self.store.sources({passages[pid].article_id for pid in missing}).items()}
             vectors = self.deep.embed([passage_text(titles.get(passages[pid].article_id), passages[pid].text) for pid in missing])
             stored.update((pid, to_blob(v)) for pid, v in zip(missing, vectors, strict=True))
-        if not passages:
+        return self._cosines(stored, asked)
+
+    def _cosines(self, stored: Mapping[int, bytes], asked) -> dict[int, float]:  # type: ignore[no-untyped-def]
+        """Each stored transformer vector's cosine to the question (`asked`: its vector, being read)."""
+        assert self.deep is not None
+        if not stored:
             return {}
         question: np.ndarray = asked.result()[0]
-        scores = from_blobs([stored[pid] for pid in passages], self.deep.dims) @ question
-        return {pid: float(score) for pid, score in zip(passages, scores, strict=True)}
+        scores = from_blobs(list(stored.values()), self.deep.dims) @ question
+        return {pid: float(score) for pid, score in zip(stored, scores, strict=True)}

@@ -60,16 +60,23 @@ def evidence(candidates: Candidates, ranked: Ranked) -> Evidence:
     )
 
 
-def decide(candidates: Candidates, ranked: Ranked, settings: DecisionSettings = DecisionSettings()) -> tuple[Verdict, Ranked]:
-    """The verdict, and the sentences that may be quoted (without vectors, those holding enough of the question)."""
+@dataclass(frozen=True)
+class Decision:
+    verdict: Verdict
+    quoted: Ranked  # the sentences that may be quoted (without vectors, those holding enough of the question)
+    evidence: Evidence | None = None  # what the verdict was made on, with vectors
+
+
+def decide(candidates: Candidates, ranked: Ranked, settings: DecisionSettings = DecisionSettings()) -> Decision:
     if candidates.model is None:
         if candidates.query.known_share < settings.min_coverage:  # the articles lack words for much of it
-            return "decline", []
+            return Decision("decline", [])
         kept = [pair for pair in ranked if candidates.matches[pair[1].id].coverage >= settings.min_coverage]
-        return ("answer" if kept else "decline"), kept
+        return Decision("answer" if kept else "decline", kept)
     if not ranked:
-        return "decline", ranked
-    return judge(evidence(candidates, ranked), settings), ranked
+        return Decision("decline", ranked)
+    found = evidence(candidates, ranked)
+    return Decision(judge(found, settings), ranked, found)
 
 
 def judge(evidence: Evidence, settings: DecisionSettings = DecisionSettings()) -> Verdict:

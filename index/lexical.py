@@ -100,7 +100,7 @@ class Match:
 _EMBEDDED_QUESTION = re.compile(r"\b(what|whether|how|why)\b", re.I)
 # "How long", "how far": the second word asks for a kind of answer, it is not a topic.
 _QUESTION_PHRASES = re.compile(r"\bhow\s+(long|far|often|soon|old|come)\b", re.I)
-_WORD = re.compile(r"[^\W\d_][\w'’-]*")
+WORD = re.compile(r"[^\W\d_][\w'’-]*")  # a word that starts with a letter
 
 
 class Lexicon:
@@ -201,7 +201,7 @@ class Lexicon:
         "What is the capital of Australia?" asks about Australia; if no article says "Australia", the
         sentences about some other capital do not answer it. Unknown common words ("lawful") are not names.
         """
-        words = _WORD.findall(question)
+        words = WORD.findall(question)
         for word in words[1:]:
             if word[0].isupper() and not word.isupper() and len(word) > 2:
                 terms = self.analyzer.terms(word)

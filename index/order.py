@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from .candidates import Candidates
-from .lexical import Match
+from .lexical import WORD, Match
 from .models import Passage
 
 
@@ -110,7 +110,6 @@ _CALENDAR = re.compile(
     r"(January|February|March|April|May|June|July|August|September|October|November|December"
     r"|Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday)('s)?"
 )
-_WORD = re.compile(r"[^\W\d_][\w'’-]*")
 
 
 def answer_kind(question: str) -> AnswerKind | None:
@@ -131,5 +130,5 @@ def can_answer(kind: AnswerKind, question: str, text: str) -> bool:
         return bool(_TIME.search(text))
     if kind == "number":
         return bool(_NUMBER.search(text))
-    asked = {word.casefold() for word in _WORD.findall(question)}
+    asked = {word.casefold() for word in WORD.findall(question)}
     return any(m.group(0).casefold() not in asked and not _CALENDAR.fullmatch(m.group(0)) for m in _NAME.finditer(text))

@@ -15,7 +15,7 @@ from dataclasses import dataclass, replace
 
 from .analysis import Analyzer
 from .candidates import CandidateSettings, Gatherer
-from .decision import DecisionSettings, Evidence, Verdict, decide, evidence
+from .decision import DecisionSettings, Evidence, Verdict, decide
 from .deep import DeepEmbedder
 from .engine import Engine, Scope
 from .lexical import LexicalSettings, Lexicon, Query
@@ -83,11 +83,9 @@ class Searcher:
         """The best k sentences for a question, from articles inside the scope's folders (all, if it is empty)."""
         candidates = self.gatherer.gather(question, scope)
         ranked = order(question, candidates, self.settings.order)
-        verdict, ranked = decide(candidates, ranked, self.settings.decision)
-        found = evidence(candidates, ranked) if candidates.model is not None and ranked else None
-        if verdict == "decline":
-            return SearchResult(hits=(), query=candidates.query, verdict=verdict, evidence=found)
-        return SearchResult(self.hits(ranked, k, context, scope), candidates.query, verdict, found)
+        decision = decide(candidates, ranked, self.settings.decision)
+        hits = self.hits(decision.quoted, k, context, scope) if decision.verdict != "decline" else ()
+        return SearchResult(hits, candidates.query, decision.verdict, decision.evidence)
 
     def hits(self, ranked: list[tuple[float, Passage]], k: int, context: int, scope: Scope = ()) -> tuple[Hit, ...]:
         """The best sentence of each group of copies, up to k, with the other files that carry it.

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from index.candidates import Candidates
-from index.decision import DecisionSettings, Evidence, decide, judge
+from index.decision import Decision, DecisionSettings, Evidence, decide, judge
 from index.lexical import Concept, Match, Query
 from index.models import Passage
 
@@ -55,12 +55,12 @@ def bm25_candidates(known_share: float, coverages: dict[int, float]) -> tuple[Ca
 
 def test_without_vectors_only_sentences_holding_enough_of_the_question_answer() -> None:
     candidates, ranked = bm25_candidates(1.0, {1: 0.9, 2: 0.3, 3: 0.5})
-    verdict, kept = decide(candidates, ranked, SETTINGS)
-    assert verdict == "answer" and [p.id for _, p in kept] == [1, 3]
+    decision = decide(candidates, ranked, SETTINGS)
+    assert decision.verdict == "answer" and [p.id for _, p in decision.quoted] == [1, 3]
     candidates, ranked = bm25_candidates(1.0, {1: 0.3})
-    assert decide(candidates, ranked, SETTINGS) == ("decline", [])
+    assert decide(candidates, ranked, SETTINGS) == Decision("decline", [])
 
 
 def test_without_vectors_a_question_the_articles_have_few_words_for_is_declined() -> None:
     candidates, ranked = bm25_candidates(0.4, {1: 1.0})  # every known word, but most of the question unknown
-    assert decide(candidates, ranked, SETTINGS) == ("decline", [])
+    assert decide(candidates, ranked, SETTINGS) == Decision("decline", [])
